@@ -1,0 +1,234 @@
+"""The `deskpulse` command line."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import IO, Any
+
+import click
+from pydantic import ValidationError
+
+from bot.runtime import Database, build_service, open_database, utc_now
+from bot.settings import Settings, explain
+from bot.ticket_view import ticket_dict, ticket_lines
+from storage import deliveries, tickets
+from storage.db import unit_of_work
+from storage.ingest.pipeline import (
+    ProcessReport,
+    Request,
+    process_all,
+    receive,
+    receive_trusted,
+    split_endpoint,
+    store,
+)
+
+
+def load_settings() -> Settings:
+    """Settings, or one line per wrong value and exit code 2 (no traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for line in explain(exc):
+            click.echo(f"deskpulse: {line}", err=True)
+        sys.exit(2)
+
+
+@contextmanager
+def database() -> Iterator[Database]:
+    db = open_database(load_settings())
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+def cli(verbose: bool) -> None:
+    """deskpulse: your support team's numbers, in Slack."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@cli.command()
+def serve() -> None:
+    """Run the HTTP server: helpdesk webhooks, /healthz (migrates the database first)."""
+    import uvicorn
+
+    settings = load_settings()
+    service = build_service(settings)
+    try:
+        uvicorn.run(service.app, host=settings.host, port=settings.port, access_log=False, log_level="info")
+    finally:
+        service.stop()
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (serve does this too)."""
+    settings = load_settings()
+    open_database(settings).close()
+    click.echo(f"database is up to date ({_safe_url(settings.database_url)})")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _print_report(report: ProcessReport) -> None:
+    click.echo(f"processed {report.processed} · ignored {report.ignored} · duplicates {report.duplicates}"
+               f" · failed {report.failed} · {report.events} events")
+
+
+@cli.command()
+@click.option("--failed", is_flag=True, help="Also retry deliveries that failed before.")
+def replay(failed: bool) -> None:
+    """Process stored deliveries that are waiting (and, with --failed, those that failed)."""
+    with database() as db:
+        if failed:
+            with unit_of_work(db.sessions) as session:
+                click.echo(f"{deliveries.requeue_failed(session)} failed deliveries queued again")
+        _print_report(process_all(db.sessions, now=utc_now()))
+        with db.sessions() as session:
+            still = deliveries.count_by_fate(session).get(deliveries.FAILED, 0)
+        if still:
+            click.echo(f"{still} deliveries still fail; see the raw_deliveries.error column", err=True)
+
+
+@cli.group("deliveries")
+def deliveries_group() -> None:
+    """Raw deliveries as JSON lines (backups, migrations, re-processing)."""
+
+
+@deliveries_group.command("export")
+@click.argument("file", type=click.File("w"))
+def deliveries_export(file: IO[str]) -> None:
+    """Write every stored delivery to FILE (- for standard output)."""
+    count = 0
+    with database() as db, db.sessions() as session:
+        for row in deliveries.all_in_order(session):
+            file.write(json.dumps({"endpoint": row.endpoint, "received_at": row.received_at.isoformat(),
+                                   "headers": row.headers, "body_base64": base64.b64encode(row.body).decode()}) + "\n")
+            count += 1
+    click.echo(f"exported {count} deliveries", err=True)
+
+
+@deliveries_group.command("import")
+@click.argument("file", type=click.File("r"))
+def deliveries_import(file: IO[str]) -> None:
+    """Authenticate and process deliveries from FILE as if they arrived at their received_at."""
+    settings = load_settings()
+    secrets = settings.webhook_secret_values()
+    lines = file.readlines()
+    refused = 0
+    with database() as db:
+        with click.progressbar(lines, label="importing deliveries", file=sys.stderr) as bar:
+            for number, line in enumerate(bar, 1):
+                if not line.strip():
+                    continue
+                request = _archived_request(line, number)
+                answer = receive(request, secrets=secrets, max_age=settings.webhook_max_age_seconds)
+                if answer.delivery is None:
+                    refused += 1
+                    click.echo(f"\nline {number}: refused: {answer.body.get('detail')}", err=True)
+                    continue
+                with unit_of_work(db.sessions) as session:
+                    store(session, answer)
+        _print_report(process_all(db.sessions, now=utc_now()))
+    if refused:
+        click.echo(f"{refused} deliveries were refused (not authentic or not for a known helpdesk)", err=True)
+
+
+def _archived_request(line: str, number: int) -> Request:
+    try:
+        item = json.loads(line)
+        source, hint = split_endpoint(item["endpoint"])
+        received_at = datetime.fromisoformat(item["received_at"])
+        headers = {str(k).lower(): str(v) for k, v in item.get("headers", {}).items()}
+        body = base64.b64decode(item["body_base64"], validate=True)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise click.ClickException(f"line {number} is not an exported delivery: {exc}") from None
+    if received_at.tzinfo is None:
+        raise click.ClickException(f"line {number}: received_at needs a UTC offset")
+    return Request(source=source, endpoint=item["endpoint"], hint=hint, headers=headers, body=body,
+                   received_at=received_at)
+
+
+@cli.command("import")
+@click.argument("file", type=click.File("r"))
+@click.option("--batch", default=500, show_default=True, help="Events per stored delivery.")
+def import_events(file: IO[str], batch: int) -> None:
+    """Backfill history from FILE: deskpulse-format events, one JSON object per line."""
+    lines = [line for line in file.readlines() if line.strip()]
+    with database() as db:
+        with click.progressbar(length=len(lines), label="importing events", file=sys.stderr) as bar:
+            for start in range(0, len(lines), batch):
+                chunk = lines[start:start + batch]
+                _store_import_chunk(db, chunk, first_line=start + 1)
+                bar.update(len(chunk))
+        _print_report(process_all(db.sessions, now=utc_now()))
+
+
+def _store_import_chunk(db: Database, lines: list[str], *, first_line: int) -> None:
+    events: list[Any] = []
+    for offset, line in enumerate(lines):
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"line {first_line + offset} is not JSON: {exc.msg}") from None
+    body = json.dumps({"version": 1, "events": events}).encode()
+    request = Request(source="deskpulse", endpoint="cli:import", hint=None,
+                      headers={"content-type": "application/json"}, body=body, received_at=utc_now())
+    answer = receive_trusted(request)
+    with unit_of_work(db.sessions) as session:
+        store(session, answer)
+    if answer.status >= 400:
+        detail = answer.body.get("detail")
+        raise click.ClickException(f"lines {first_line}-{first_line + len(lines) - 1}: {detail} (kept; fix and "
+                                   "run deskpulse replay --failed)")
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def ticket(key: str, as_json: bool) -> None:
+    """Show one ticket: KEY is <helpdesk>:<ticket id>, e.g. zendesk:48213."""
+    settings = load_settings()
+    with database() as db, db.sessions() as session:
+        found = tickets.get(session, key)
+        if found is None:
+            raise click.ClickException(f"no ticket {key!r} (keys look like zendesk:48213)")
+        timeline = tickets.events_of(session, key)
+    if as_json:
+        click.echo(json.dumps(ticket_dict(found, timeline), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(ticket_lines(found, timeline, tz=settings.zone)))
+
+
+@cli.command()
+@click.option("--days", default=90, show_default=True, help="Days of history to generate.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same team).")
+def demo(days: int, seed: int) -> None:
+    """Fill the database with a demo team's history and print what deskpulse sees."""
+    from bot.demo_run import run_demo
+
+    run_demo(load_settings(), days=days, seed=seed)
+
+
+def main() -> None:
+    cli(prog_name="deskpulse")

@@ -1,0 +1,110 @@
+"""Settings from the environment and `.env` (pydantic-settings); built once, passed down.
+
+Helpdesk secrets are read from every `<HELPDESK>_WEBHOOK_SECRET` variable, so a new
+helpdesk adapter needs no new field here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from storage.db import DEFAULT_DATABASE_URL
+
+_SECRET_VARIABLE = re.compile(r"([A-Za-z][A-Za-z0-9]*)_WEBHOOK_SECRET", re.IGNORECASE)
+
+
+class Settings(BaseSettings):
+    """Every setting; the alias is the environment variable's name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    timezone: str = Field("UTC", validation_alias="DESKPULSE_TIMEZONE")
+    host: str = Field("0.0.0.0", validation_alias="DESKPULSE_HOST")
+    port: int = Field(3000, ge=1, le=65535, validation_alias="DESKPULSE_PORT")
+    webhook_max_age_seconds: int = Field(300, ge=0, validation_alias="DESKPULSE_WEBHOOK_MAX_AGE_SECONDS")
+    webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("expected sqlite:///FILE or postgresql+psycopg://USER@HOST/DB")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone name such as Europe/Berlin or UTC") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def webhook_secret_values(self) -> dict[str, str]:
+        return {source: secret.get_secret_value() for source, secret in self.webhook_secrets.items()}
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, _WebhookSecrets(settings_cls), file_secret_settings)
+
+
+class _WebhookSecrets(PydanticBaseSettingsSource):
+    """Collects `<HELPDESK>_WEBHOOK_SECRET` from `.env` and the environment (which wins)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env_file = self.config.get("env_file")
+        variables: dict[str, str | None] = {}
+        if env_file and Path(str(env_file)).is_file():
+            variables.update(dotenv_values(str(env_file)))
+        variables.update(os.environ)
+        secrets = {m.group(1).lower(): value for name, value in variables.items()
+                   if value and (m := _SECRET_VARIABLE.fullmatch(name))}
+        return {"webhook_secrets": secrets} if secrets else {}
+
+
+def setting_names() -> list[str]:
+    """Every variable a user can set (checked against .env.example by a test)."""
+    names = [str(f.validation_alias) for f in Settings.model_fields.values() if f.validation_alias]
+    return names + ["<HELPDESK>_WEBHOOK_SECRET"]
+
+
+def explain(error: ValidationError) -> list[str]:
+    """One line per wrong value: the variable, what is expected, what was given."""
+    lines = []
+    for problem in error.errors():
+        variable = str(problem["loc"][0]) if problem["loc"] else "settings"
+        expected = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{variable}: {expected} (got {str(problem.get('input'))[:60]!r})")
+    return lines

@@ -1,0 +1,245 @@
+"""Fold a ticket's events into one `Ticket` (docs/metrics.md, "Per ticket").
+
+The fold sorts events by when they happened, never by when they arrived, so the same
+set of events gives the same ticket in any delivery order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from metrics.model import (
+    Assigned,
+    Channel,
+    Csat,
+    CsatScale,
+    MessagePosted,
+    Person,
+    Priority,
+    Rated,
+    RemovalReason,
+    Removed,
+    Role,
+    Status,
+    StatusChanged,
+    TagsChanged,
+    TicketEvent,
+    TicketObserved,
+    PriorityChanged,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ticket:
+    """A ticket as deskpulse understands it after all its events (docs/metrics.md)."""
+
+    source: str
+    ticket_id: str
+    created_at: datetime
+    created_at_known: bool  # False: no creation time seen yet, the earliest event stands in
+    subject: str | None = None
+    channel: Channel = Channel.OTHER
+    channel_raw: str | None = None
+    status: Status = Status.OPEN
+    status_raw: str | None = None
+    priority: Priority | None = None
+    tags: tuple[str, ...] = ()
+    ticket_type: str | None = None
+    requester: Person | None = None
+    assignee: Person | None = None
+    group: str | None = None
+    organization: str | None = None
+    outbound: bool = False
+    first_response_at: datetime | None = None
+    first_response_seconds: float | None = None
+    response_intervals_seconds: tuple[float, ...] = ()
+    awaiting_reply_since: datetime | None = None
+    agent_replies: int = 0
+    customer_messages: int = 0
+    bot_replies: int = 0
+    first_resolved_at: datetime | None = None
+    last_resolved_at: datetime | None = None
+    first_resolution_seconds: float | None = None
+    full_resolution_seconds: float | None = None
+    times_resolved: int = 0
+    reopens: int = 0
+    csat: Csat | None = None
+    csat_raw: str | None = None
+    csat_scale: CsatScale | None = None
+    csat_score: float | None = None
+    csat_comment: str | None = None
+    csat_agent: Person | None = None
+    rated_at: datetime | None = None
+    removed: RemovalReason | None = None
+    last_activity_at: datetime | None = None
+    time_suspect_events: int = 0
+    agents: tuple[str, ...] = field(default=())  # ids (or names) of agents who replied publicly
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.ticket_id}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status.is_resolved
+
+    @property
+    def one_touch(self) -> bool:
+        """Resolved now, with exactly one public agent reply over its life."""
+        return self.is_resolved and self.agent_replies == 1
+
+    @property
+    def abandoned(self) -> bool:
+        """Resolved now, with no public agent reply at all."""
+        return self.is_resolved and self.agent_replies == 0
+
+
+# Among events of the same second: the creation first, then messages (an agent who
+# replies and solves in one click replied before solving), then field changes.
+_RANK = {"observed": 1, "message": 2, "assigned": 3, "priority": 3, "tags": 3, "status": 4, "rated": 5, "removed": 6}
+
+
+def _order(event: TicketEvent) -> tuple[datetime, int, str]:
+    rank = 0 if isinstance(event, TicketObserved) and event.opened else _RANK[event.kind]
+    return (event.occurred_at, rank, event.event_id)
+
+
+def _seconds(later: datetime, earlier: datetime) -> float:
+    return max(0.0, (later - earlier).total_seconds())
+
+
+def fold_ticket(events: Iterable[TicketEvent]) -> Ticket:
+    """Build the ticket from all its events, whatever order they arrived in."""
+    ordered = sorted(events, key=_order)
+    if not ordered:
+        raise ValueError("a ticket needs at least one event")
+    first = ordered[0]
+    created_at, known = _creation_time(ordered)
+    outbound = any(isinstance(e, TicketObserved) and e.opened_by == Role.AGENT for e in ordered)
+    state = _Fold(
+        Ticket(source=first.source, ticket_id=first.ticket_id, created_at=created_at,
+               created_at_known=known, outbound=outbound),
+        waiting_since=None if outbound else created_at,
+    )
+    for event in ordered:
+        state.apply(event)
+    return state.finish()
+
+
+def _creation_time(ordered: list[TicketEvent]) -> tuple[datetime, bool]:
+    """The earliest creation time any snapshot reported, else the opening event's time."""
+    reported = [e.created_at for e in ordered if isinstance(e, TicketObserved) and e.created_at]
+    if reported:
+        return min(reported), True
+    opening = [e.occurred_at for e in ordered if isinstance(e, TicketObserved) and e.opened]
+    if opening:
+        return min(opening), True
+    return ordered[0].occurred_at, False
+
+
+class _Fold:
+    """The running state of one fold; `apply` takes events in time order."""
+
+    def __init__(self, ticket: Ticket, *, waiting_since: datetime | None) -> None:
+        self.t = ticket
+        self.waiting_since = waiting_since
+        self.seen_status: Status | None = None
+        self.tags: list[str] = []
+        self.intervals: list[float] = []
+        self.agents: list[str] = []
+        self.first_customer_at: datetime | None = None
+
+    def apply(self, event: TicketEvent) -> None:
+        self.t = replace(self.t, last_activity_at=event.occurred_at,
+                         time_suspect_events=self.t.time_suspect_events + event.time_suspect)
+        match event:
+            case TicketObserved():
+                self._observe(event)
+            case MessagePosted():
+                self._message(event)
+            case StatusChanged():
+                if self.seen_status is None and event.previous is not None:
+                    self.seen_status = event.previous
+                self._status(event.status, event.status_raw, event.occurred_at)
+            case Assigned():
+                someone = event.assignee if event.assignee and (event.assignee.id or event.assignee.name) else None
+                group = event.group if event.group is not None else self.t.group
+                self.t = replace(self.t, assignee=someone, group=group)
+            case PriorityChanged():
+                self.t = replace(self.t, priority=event.priority)
+            case TagsChanged():
+                self.tags = [t for t in self.tags if t not in event.removed]
+                self.tags += [t for t in event.added if t not in self.tags]
+            case Rated():
+                self.t = replace(self.t, csat=event.rating, csat_raw=event.raw, csat_scale=event.scale,
+                                 csat_score=event.score, csat_comment=event.comment,
+                                 csat_agent=event.agent, rated_at=event.occurred_at)
+            case Removed():
+                self.t = replace(self.t, removed=event.reason)
+
+    def _observe(self, e: TicketObserved) -> None:
+        updates: dict[str, object] = {}
+        for name in ("subject", "channel", "channel_raw", "ticket_type", "requester", "assignee",
+                     "group", "organization", "priority"):
+            value = getattr(e, name)
+            if value is not None:
+                updates[name] = value
+        self.t = replace(self.t, **updates)  # type: ignore[arg-type]
+        if e.tags is not None:
+            self.tags = list(dict.fromkeys(e.tags))
+        if e.status is not None:
+            self._status(e.status, e.status_raw or e.status.value, e.occurred_at)
+
+    def _message(self, e: MessagePosted) -> None:
+        if not e.public:
+            return  # internal notes are neither questions nor answers
+        t, at = self.t, e.occurred_at
+        if e.author_role == Role.CUSTOMER:
+            self.t = replace(t, customer_messages=t.customer_messages + 1)
+            self.first_customer_at = self.first_customer_at or at
+            if self.waiting_since is None:
+                self.waiting_since = at
+        elif e.author_role == Role.AGENT:
+            who = e.author.id or e.author.name
+            if who and who not in self.agents:
+                self.agents.append(who)
+            self.t = replace(t, agent_replies=t.agent_replies + 1)
+            if self.waiting_since is not None:
+                self.intervals.append(_seconds(at, self.waiting_since))
+                if self.t.first_response_at is None:
+                    # Outbound tickets start the clock at the customer's first message.
+                    start = self.first_customer_at if t.outbound else t.created_at
+                    self.t = replace(self.t, first_response_at=at,
+                                     first_response_seconds=_seconds(at, start or at))
+                self.waiting_since = None
+        elif e.author_role == Role.BOT:
+            self.t = replace(t, bot_replies=t.bot_replies + 1)
+
+    def _status(self, status: Status, raw: str, at: datetime) -> None:
+        before = self.seen_status
+        self.seen_status = status
+        self.t = replace(self.t, status=status, status_raw=raw or status.value)
+        was_resolved = before is not None and before.is_resolved
+        if status.is_resolved and not was_resolved:
+            self.t = replace(self.t, times_resolved=self.t.times_resolved + 1, last_resolved_at=at,
+                             first_resolved_at=self.t.first_resolved_at or at)
+            self.waiting_since = None  # a solved ticket waits for nobody
+        elif was_resolved and not status.is_resolved:
+            self.t = replace(self.t, reopens=self.t.reopens + 1)
+
+    def finish(self) -> Ticket:
+        t = self.t
+        resolved = t.status.is_resolved
+        return replace(
+            t,
+            tags=tuple(self.tags),
+            agents=tuple(self.agents),
+            response_intervals_seconds=tuple(self.intervals),
+            awaiting_reply_since=None if resolved else self.waiting_since,
+            first_resolution_seconds=(_seconds(t.first_resolved_at, t.created_at)
+                                      if t.first_resolved_at else None),
+            full_resolution_seconds=(_seconds(t.last_resolved_at, t.created_at)
+                                     if resolved and t.last_resolved_at else None),
+        )

@@ -1,0 +1,1 @@
+"""Webhook ingestion: strict parsing, helpdesk adapters, store-then-process pipeline."""

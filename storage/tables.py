@@ -1,0 +1,247 @@
+"""The database schema (SQLAlchemy 2 typed models). Alembic owns changes to it.
+
+Three layers, each derived from the one before and rebuildable from it:
+raw deliveries (exact bytes as received) -> ticket events (canonical facts) -> tickets
+(one row per ticket with every per-ticket number precomputed, so period metrics are
+index range scans over a handful of columns).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+_NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """Text columns refuse NUL (PostgreSQL) and lone surrogates (UTF-8); the raw bytes keep them."""
+    return _NOT_STORABLE.sub("\ufffd", value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CleanText(TypeDecorator[str]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else clean_text(value)
+
+
+class CleanJSON(TypeDecorator[Any]):
+    """JSON whose strings are cleaned like text columns (PostgreSQL refuses \\u0000 in JSON)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return _clean_json(value)
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    return value
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RawDelivery(Base):
+    """Every authenticated request to a webhook route, committed before it is answered."""
+
+    __tablename__ = "raw_deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    endpoint: Mapped[str] = mapped_column(String(300))
+    hint: Mapped[str | None] = mapped_column(String(100))
+    headers: Mapped[dict[str, str]] = mapped_column(CleanJSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(300))
+    # pending -> processed | ignored | failed; duplicate when the key was seen before
+    fate: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(CleanText)
+    events_count: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_raw_deliveries_fate", "fate", "id"),
+        Index("ix_raw_deliveries_received_at", "received_at"),
+        Index("ix_raw_deliveries_key", "idempotency_key"),
+    )
+
+
+class DeliveryKey(Base):
+    """The first delivery that carried each idempotency key; later ones are duplicates."""
+
+    __tablename__ = "delivery_keys"
+
+    idempotency_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(Id, ForeignKey("raw_deliveries.id"))
+
+
+class QuarantinedRequest(Base):
+    """Unauthenticated requests, kept (bounded) to debug a misconfigured secret."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    endpoint: Mapped[str] = mapped_column(String(300))
+    headers: Mapped[dict[str, str]] = mapped_column(CleanJSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # truncated to the quarantine's byte cap
+    body_size: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(CleanText)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketEventRow(Base):
+    """One canonical fact; `data` is the whole event, the other columns are for queries."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(300))
+    ticket_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(12))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    time_suspect: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_role: Mapped[str | None] = mapped_column(String(10))
+    author_id: Mapped[str | None] = mapped_column(String(200))
+    public: Mapped[bool | None] = mapped_column(Boolean)
+    delivery_id: Mapped[int | None] = mapped_column(Id)
+    data: Mapped[dict[str, Any]] = mapped_column(CleanJSON)
+
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_ticket_events_source_event"),
+        Index("ix_ticket_events_ticket", "ticket_key", "occurred_at"),
+        Index("ix_ticket_events_kind_time", "kind", "occurred_at"),
+    )
+
+
+class TicketRow(Base):
+    """A ticket folded from its events (metrics.tickets.fold_ticket), refreshed on every event."""
+
+    __tablename__ = "tickets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at_known: Mapped[bool] = mapped_column(Boolean)
+    subject: Mapped[str | None] = mapped_column(CleanText)
+    channel: Mapped[str] = mapped_column(String(10))
+    channel_raw: Mapped[str | None] = mapped_column(CleanText)
+    status: Mapped[str] = mapped_column(String(10))
+    status_raw: Mapped[str | None] = mapped_column(CleanText)
+    is_resolved: Mapped[bool] = mapped_column(Boolean)
+    priority: Mapped[str | None] = mapped_column(String(10))
+    ticket_type: Mapped[str | None] = mapped_column(CleanText)
+    tags: Mapped[list[str]] = mapped_column(CleanJSON)
+    requester_id: Mapped[str | None] = mapped_column(String(200))
+    requester_name: Mapped[str | None] = mapped_column(CleanText)
+    requester_email: Mapped[str | None] = mapped_column(CleanText)
+    organization: Mapped[str | None] = mapped_column(CleanText)
+    assignee_id: Mapped[str | None] = mapped_column(String(200))
+    assignee_name: Mapped[str | None] = mapped_column(CleanText)
+    group_name: Mapped[str | None] = mapped_column(CleanText)
+    outbound: Mapped[bool] = mapped_column(Boolean)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_seconds: Mapped[float | None] = mapped_column(Float)
+    response_intervals: Mapped[list[float]] = mapped_column(JSON)
+    awaiting_reply_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agent_replies: Mapped[int] = mapped_column(Integer)
+    customer_messages: Mapped[int] = mapped_column(Integer)
+    bot_replies: Mapped[int] = mapped_column(Integer)
+    first_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_resolution_seconds: Mapped[float | None] = mapped_column(Float)
+    full_resolution_seconds: Mapped[float | None] = mapped_column(Float)
+    times_resolved: Mapped[int] = mapped_column(Integer)
+    reopens: Mapped[int] = mapped_column(Integer)
+    one_touch: Mapped[bool] = mapped_column(Boolean)
+    abandoned: Mapped[bool] = mapped_column(Boolean)
+    csat: Mapped[str | None] = mapped_column(String(8))
+    csat_raw: Mapped[str | None] = mapped_column(CleanText)
+    csat_scale: Mapped[str | None] = mapped_column(String(10))
+    csat_score: Mapped[float | None] = mapped_column(Float)
+    csat_comment: Mapped[str | None] = mapped_column(CleanText)
+    csat_agent_id: Mapped[str | None] = mapped_column(String(200))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed: Mapped[str | None] = mapped_column(String(10))
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    time_suspect_events: Mapped[int] = mapped_column(Integer)
+    agents: Mapped[list[str]] = mapped_column(CleanJSON)
+
+    __table_args__ = (
+        Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_channel_created", "channel", "created_at"),
+        Index("ix_tickets_first_response", "first_response_at"),
+        Index("ix_tickets_resolved", "last_resolved_at"),
+        Index("ix_tickets_rated", "rated_at"),
+        Index("ix_tickets_open", "is_resolved", "created_at"),
+        Index("ix_tickets_assignee", "assignee_id", "created_at"),
+        Index("ix_tickets_requester", "requester_id"),
+    )
+
+
+class TicketTag(Base):
+    """One row per tag a ticket carries now, for tag breakdowns without JSON scans."""
+
+    __tablename__ = "ticket_tags"
+
+    ticket_key: Mapped[str] = mapped_column(String(200), ForeignKey("tickets.key", ondelete="CASCADE"),
+                                            primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+    __table_args__ = (Index("ix_ticket_tags_tag", "tag"),)

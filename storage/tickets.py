@@ -1,0 +1,158 @@
+"""Ticket events and the tickets folded from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from metrics.model import (
+    Channel,
+    Csat,
+    CsatScale,
+    MessagePosted,
+    Person,
+    Priority,
+    RemovalReason,
+    Status,
+    TicketEvent,
+)
+from metrics.tickets import Ticket, fold_ticket
+from storage.codec import event_from_json, event_to_json
+from storage.db import is_postgres
+from storage.tables import TicketEventRow, TicketRow, TicketTag
+
+
+def _insert(session: Session, table: Any) -> Any:
+    return (pg_insert if is_postgres(session) else sqlite_insert)(table)
+
+
+def save_events(session: Session, events: Sequence[TicketEvent], *, delivery_id: int | None) -> set[str]:
+    """Store new facts (a fact seen before is skipped); returns the tickets they touch."""
+    if not events:
+        return set()
+    rows = [_event_row(e, delivery_id) for e in events]
+    statement = _insert(session, TicketEventRow.__table__).on_conflict_do_nothing(
+        index_elements=["source", "event_id"])
+    session.execute(statement, rows)
+    return {e.ticket_key for e in events}
+
+
+def _event_row(event: TicketEvent, delivery_id: int | None) -> dict[str, Any]:
+    message = event if isinstance(event, MessagePosted) else None
+    return {
+        "source": event.source, "event_id": event.event_id[:300], "ticket_key": event.ticket_key[:200],
+        "kind": event.kind, "occurred_at": event.occurred_at, "time_suspect": event.time_suspect,
+        "author_role": message.author_role.value if message else None,
+        "author_id": (message.author.id or message.author.name) if message else None,
+        "public": message.public if message else None,
+        "delivery_id": delivery_id, "data": event_to_json(event),
+    }
+
+
+def events_of(session: Session, key: str) -> list[TicketEvent]:
+    """Every fact about one ticket, in the order they happened."""
+    rows = session.scalars(select(TicketEventRow.data).where(TicketEventRow.ticket_key == key)
+                           .order_by(TicketEventRow.occurred_at, TicketEventRow.id))
+    return [event_from_json(data) for data in rows]
+
+
+def refresh(session: Session, keys: Iterable[str]) -> None:
+    """Re-fold each ticket from all its events and store the result."""
+    for key in sorted(keys):
+        if is_postgres(session):
+            # Two replicas folding one ticket at once would each miss the other's events.
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        events = events_of(session, key)
+        if events:
+            _store(session, fold_ticket(events))
+
+
+def _store(session: Session, ticket: Ticket) -> None:
+    values = _row_values(ticket)
+    statement = _insert(session, TicketRow.__table__).values(values)
+    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_=values))
+    session.execute(delete(TicketTag).where(TicketTag.ticket_key == ticket.key))
+    if ticket.tags:
+        session.execute(_insert(session, TicketTag.__table__).on_conflict_do_nothing(),
+                        [{"ticket_key": ticket.key, "tag": tag[:200]} for tag in ticket.tags])
+
+
+def _person_columns(prefix: str, person: Person | None) -> dict[str, Any]:
+    person = person or Person()
+    return {f"{prefix}_id": person.id, f"{prefix}_name": person.name}
+
+
+def _row_values(t: Ticket) -> dict[str, Any]:
+    return {
+        "key": t.key[:200], "source": t.source, "ticket_id": t.ticket_id[:160], "created_at": t.created_at,
+        "created_at_known": t.created_at_known, "subject": t.subject, "channel": t.channel.value,
+        "channel_raw": t.channel_raw, "status": t.status.value, "status_raw": t.status_raw,
+        "is_resolved": t.is_resolved, "priority": t.priority.value if t.priority else None,
+        "ticket_type": t.ticket_type, "tags": list(t.tags),
+        **_person_columns("requester", t.requester),
+        "requester_email": t.requester.email if t.requester else None,
+        "organization": t.organization, **_person_columns("assignee", t.assignee), "group_name": t.group,
+        "outbound": t.outbound, "first_response_at": t.first_response_at,
+        "first_response_seconds": t.first_response_seconds,
+        "response_intervals": list(t.response_intervals_seconds),
+        "awaiting_reply_since": t.awaiting_reply_since, "agent_replies": t.agent_replies,
+        "customer_messages": t.customer_messages, "bot_replies": t.bot_replies,
+        "first_resolved_at": t.first_resolved_at, "last_resolved_at": t.last_resolved_at,
+        "first_resolution_seconds": t.first_resolution_seconds,
+        "full_resolution_seconds": t.full_resolution_seconds, "times_resolved": t.times_resolved,
+        "reopens": t.reopens, "one_touch": t.one_touch, "abandoned": t.abandoned,
+        "csat": t.csat.value if t.csat else None, "csat_raw": t.csat_raw,
+        "csat_scale": t.csat_scale.value if t.csat_scale else None, "csat_score": t.csat_score,
+        "csat_comment": t.csat_comment,
+        "csat_agent_id": (t.csat_agent.id or t.csat_agent.name) if t.csat_agent else None,
+        "rated_at": t.rated_at, "removed": t.removed.value if t.removed else None,
+        "last_activity_at": t.last_activity_at, "time_suspect_events": t.time_suspect_events,
+        "agents": list(t.agents),
+    }
+
+
+def get(session: Session, key: str) -> Ticket | None:
+    """The stored ticket, as the metrics layer sees it."""
+    row = session.get(TicketRow, key)
+    return None if row is None else _ticket(row)
+
+
+def _person(ident: str | None, name: str | None, email: str | None = None) -> Person | None:
+    return Person(id=ident, name=name, email=email) if ident or name or email else None
+
+
+def _ticket(r: TicketRow) -> Ticket:
+    return Ticket(
+        source=r.source, ticket_id=r.ticket_id, created_at=r.created_at, created_at_known=r.created_at_known,
+        subject=r.subject, channel=Channel(r.channel), channel_raw=r.channel_raw, status=Status(r.status),
+        status_raw=r.status_raw, priority=Priority(r.priority) if r.priority else None,
+        tags=tuple(r.tags), ticket_type=r.ticket_type,
+        requester=_person(r.requester_id, r.requester_name, r.requester_email),
+        assignee=_person(r.assignee_id, r.assignee_name), group=r.group_name,
+        organization=r.organization, outbound=r.outbound, first_response_at=r.first_response_at,
+        first_response_seconds=r.first_response_seconds,
+        response_intervals_seconds=tuple(r.response_intervals), awaiting_reply_since=r.awaiting_reply_since,
+        agent_replies=r.agent_replies, customer_messages=r.customer_messages, bot_replies=r.bot_replies,
+        first_resolved_at=r.first_resolved_at, last_resolved_at=r.last_resolved_at,
+        first_resolution_seconds=r.first_resolution_seconds, full_resolution_seconds=r.full_resolution_seconds,
+        times_resolved=r.times_resolved, reopens=r.reopens, csat=Csat(r.csat) if r.csat else None,
+        csat_raw=r.csat_raw, csat_scale=CsatScale(r.csat_scale) if r.csat_scale else None,
+        csat_score=r.csat_score, csat_comment=r.csat_comment,
+        csat_agent=_person(r.csat_agent_id, None), rated_at=r.rated_at,
+        removed=RemovalReason(r.removed) if r.removed else None, last_activity_at=r.last_activity_at,
+        time_suspect_events=r.time_suspect_events, agents=tuple(r.agents),
+    )
+
+
+def all_tickets(session: Session) -> list[Ticket]:
+    """Every ticket (for small summaries such as the demo's; metrics queries use SQL)."""
+    return [_ticket(r) for r in session.scalars(select(TicketRow).order_by(TicketRow.created_at))]
+
+
+def count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(TicketRow)) or 0)
