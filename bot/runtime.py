@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -13,6 +20,7 @@ from starlette.applications import Starlette
 from bot.http import build_http_app
 from bot.settings import Settings
 from storage.db import make_engine, make_sessions
+from storage.ingest.processor import run_processor
 from storage.ingest.writer import DeliveryWriter
 from storage.migrate import upgrade
 
@@ -38,23 +46,80 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
     return Database(engine=engine, sessions=make_sessions(engine))
 
 
+class Processor:
+    """Runs storage.ingest.processor beside the server, in a child process or a thread,
+    and starts it again if it ever dies."""
+
+    def __init__(self, database_url: str, sessions: sessionmaker[Session], *, mode: str,
+                 clock: Callable[[], datetime]) -> None:
+        self._url, self._sessions, self._mode, self._clock = database_url, sessions, mode, clock
+        self._context = multiprocessing.get_context("spawn")
+        self._stop: Any = None
+        self._worker: Any = None
+        self._watching = threading.Event()
+
+    def start(self) -> None:
+        self._launch()
+        threading.Thread(target=self._watch, name="deskpulse-processor-watch", daemon=True).start()
+
+    def _launch(self) -> None:
+        if self._mode == "thread":
+            self._stop = threading.Event()
+            self._worker = threading.Thread(target=run_processor, name="deskpulse-processor", daemon=True,
+                                            args=(self._sessions,), kwargs={"clock": self._clock, "stop": self._stop})
+        else:
+            self._stop = self._context.Event()
+            self._worker = self._context.Process(target=_processor_process, args=(self._url, self._stop),
+                                                 name="deskpulse-processor", daemon=True)
+        self._worker.start()
+
+    def _watch(self) -> None:
+        while not self._watching.wait(2.0):
+            if not self._worker.is_alive() and not self._stop.is_set():
+                logging.getLogger(__name__).error("the delivery processor died; starting it again")
+                self._launch()
+
+    def stop(self) -> None:
+        self._watching.set()
+        self._stop.set()
+        self._worker.join(15)
+
+
+def _processor_process(database_url: str, stop: Any) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through `stop`
+    # Answering helpdesks is urgent, processing is not: under a burst, let the server go first.
+    os.nice(10)
+    engine = make_engine(database_url)
+    try:
+        run_processor(make_sessions(engine), clock=utc_now, stop=stop)
+    finally:
+        engine.dispose()
+
+
 @dataclass
 class Service:
     """Everything `deskpulse serve` runs, started and stopped together (tests use it too)."""
 
     database: Database
     writer: DeliveryWriter
+    processor: Processor
     app: Starlette
 
     def stop(self) -> None:
+        self.processor.stop()
         self.writer.stop()
         self.database.close()
 
 
-def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Service:
+def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+                  processor: str = "process") -> Service:
+    """Migrate, then start the delivery writer and processor; the caller serves `app`."""
     database = open_database(settings)
-    writer = DeliveryWriter(database.sessions, clock=clock)
+    writer = DeliveryWriter(database.sessions)
     writer.start()
+    worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
+    worker.start()
     app = build_http_app(sessions=database.sessions, writer=writer, secrets=settings.webhook_secret_values(),
                          max_age=settings.webhook_max_age_seconds, clock=clock)
-    return Service(database=database, writer=writer, app=app)
+    return Service(database=database, writer=writer, processor=worker, app=app)

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -39,29 +41,55 @@ class NewDelivery:
     error: str | None = None
 
 
+def _insert(session: Session, table: Any) -> Any:
+    return (pg_insert if is_postgres(session) else sqlite_insert)(table)
+
+
 def claim_key(session: Session, key: str, delivery_id: int) -> bool:
     """Register `key` for this delivery; False when another delivery already has it."""
-    table = DeliveryKey.__table__
-    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    statement = dialect_insert(table).values(idempotency_key=key, delivery_id=delivery_id)
-    result = session.execute(statement.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    statement = _insert(session, DeliveryKey.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    result = session.execute(statement, {"idempotency_key": key, "delivery_id": delivery_id})
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def save_many(session: Session, batch: Sequence[NewDelivery]) -> list[tuple[int, str]]:
+    """Store deliveries in one round trip; returns (id, fate) for each, in order.
+
+    A delivery whose idempotency key was seen before (in the database or earlier in this
+    batch) is stored too, with the fate `duplicate`.
+    """
+    if not batch:
+        return []
+    rows = [{"source": d.source, "endpoint": d.endpoint, "hint": d.hint, "headers": d.headers, "body": d.body,
+             "body_sha256": hashlib.sha256(d.body).hexdigest(), "received_at": d.received_at,
+             "idempotency_key": d.idempotency_key, "fate": d.fate, "error_code": d.error_code, "error": d.error,
+             "events_count": 0} for d in batch]
+    statement = insert(RawDelivery.__table__).returning(RawDelivery.__table__.c.id, sort_by_parameter_order=True)
+    ids = [row[0] for row in session.execute(statement, rows)]
+    fates = [d.fate for d in batch]
+    first_with_key: dict[str, int] = {}
+    for index, d in enumerate(batch):
+        if d.idempotency_key:
+            first_with_key.setdefault(d.idempotency_key, index)
+    claimed: set[str] = set()
+    if first_with_key:
+        claim = _insert(session, DeliveryKey.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        claimed = set(session.scalars(claim.returning(DeliveryKey.__table__.c.idempotency_key),
+                                      [{"idempotency_key": k, "delivery_id": ids[i]}
+                                       for k, i in first_with_key.items()]))
+    duplicates = [i for i, d in enumerate(batch)
+                  if d.idempotency_key and (first_with_key[d.idempotency_key] != i or d.idempotency_key not in claimed)]
+    if duplicates:
+        session.execute(update(RawDelivery).where(RawDelivery.id.in_([ids[i] for i in duplicates]))
+                        .values(fate=DUPLICATE))
+        for i in duplicates:
+            fates[i] = DUPLICATE
+    return list(zip(ids, fates, strict=True))
 
 
 def save(session: Session, delivery: NewDelivery) -> tuple[int, str]:
     """Store one delivery; returns its id and fate (`duplicate` when its key was seen)."""
-    row = RawDelivery(
-        source=delivery.source, endpoint=delivery.endpoint, hint=delivery.hint,
-        headers=delivery.headers, body=delivery.body,
-        body_sha256=hashlib.sha256(delivery.body).hexdigest(), received_at=delivery.received_at,
-        idempotency_key=delivery.idempotency_key, fate=delivery.fate,
-        error_code=delivery.error_code, error=delivery.error, events_count=0,
-    )
-    session.add(row)
-    session.flush()
-    if delivery.idempotency_key and not claim_key(session, delivery.idempotency_key, row.id):
-        row.fate = DUPLICATE
-    return row.id, row.fate
+    return save_many(session, [delivery])[0]
 
 
 def quarantine(session: Session, *, source: str, endpoint: str, headers: dict[str, str], body: bytes,
@@ -99,10 +127,29 @@ def get(session: Session, delivery_id: int) -> RawDelivery | None:
     return session.get(RawDelivery, delivery_id)
 
 
+def get_many(session: Session, ids: Sequence[int]) -> list[RawDelivery]:
+    return list(session.scalars(select(RawDelivery).where(RawDelivery.id.in_(ids)).order_by(RawDelivery.id)))
+
+
 def mark(session: Session, delivery_id: int, *, fate: str, processed_at: datetime, events_count: int = 0,
          error_code: str | None = None, error: str | None = None) -> None:
-    session.execute(update(RawDelivery).where(RawDelivery.id == delivery_id).values(
-        fate=fate, processed_at=processed_at, events_count=events_count, error_code=error_code, error=error))
+    mark_many(session, [{"delivery_id": delivery_id, "fate": fate, "processed_at": processed_at,
+                         "events_count": events_count, "error_code": error_code, "error": error}])
+
+
+_OUTCOME_FIELDS = ("fate", "processed_at", "events_count", "error_code", "error")
+# Bound names differ from column names: SQLAlchemy reserves a column's own name in SET.
+_MARK = (update(RawDelivery.__table__).where(RawDelivery.__table__.c.id == bindparam("delivery_id"))
+         .values({name: bindparam(f"new_{name}") for name in _OUTCOME_FIELDS}))
+
+
+def mark_many(session: Session, outcomes: Sequence[dict[str, Any]]) -> None:
+    """Record what processing made of deliveries: dicts with delivery_id, fate, processed_at,
+    events_count, error_code, error."""
+    if outcomes:
+        session.connection().execute(_MARK, [{"delivery_id": o["delivery_id"],
+                                              **{f"new_{name}": o.get(name) for name in _OUTCOME_FIELDS}}
+                                             for o in outcomes])
 
 
 def requeue_failed(session: Session) -> int:

@@ -31,15 +31,13 @@ def _insert(session: Session, table: Any) -> Any:
     return (pg_insert if is_postgres(session) else sqlite_insert)(table)
 
 
-def save_events(session: Session, events: Sequence[TicketEvent], *, delivery_id: int | None) -> set[str]:
-    """Store new facts (a fact seen before is skipped); returns the tickets they touch."""
-    if not events:
-        return set()
-    rows = [_event_row(e, delivery_id) for e in events]
-    statement = _insert(session, TicketEventRow.__table__).on_conflict_do_nothing(
-        index_elements=["source", "event_id"])
-    session.execute(statement, rows)
-    return {e.ticket_key for e in events}
+def save_events_many(session: Session, batch: Sequence[tuple[int | None, Sequence[TicketEvent]]]) -> None:
+    """Store new facts, each with the delivery that brought it; a fact seen before is skipped."""
+    rows = [_event_row(e, delivery_id) for delivery_id, events in batch for e in events]
+    if rows:
+        statement = _insert(session, TicketEventRow.__table__).on_conflict_do_nothing(
+            index_elements=["source", "event_id"])
+        session.connection().execute(statement, rows)
 
 
 def _event_row(event: TicketEvent, delivery_id: int | None) -> dict[str, Any]:
@@ -61,25 +59,61 @@ def events_of(session: Session, key: str) -> list[TicketEvent]:
     return [event_from_json(data) for data in rows]
 
 
+def fold_with(session: Session, new_events: Sequence[TicketEvent]) -> tuple[list[Ticket], dict[str, Exception]]:
+    """Fold every ticket the new events touch, from its stored events plus the new ones.
+
+    Nothing is written, so callers can fold before taking SQLite's write lock. Returns
+    the folded tickets and, per ticket, the error of a fold that failed.
+    """
+    keys = sorted({e.ticket_key for e in new_events})
+    if not keys:
+        return [], {}
+    if is_postgres(session):
+        # Two replicas folding one ticket at once would each miss the other's events;
+        # locks are taken in key order so that they cannot deadlock.
+        session.execute(text("SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest(CAST(:keys AS text[])) k"),
+                        {"keys": keys})
+    facts: dict[str, dict[tuple[str, str], TicketEvent]] = {key: {} for key in keys}
+    for start in range(0, len(keys), 500):
+        query = (select(TicketEventRow.ticket_key, TicketEventRow.data)
+                 .where(TicketEventRow.ticket_key.in_(keys[start:start + 500])))
+        for key, data in session.execute(query):
+            event = event_from_json(data)
+            facts[key][(event.source, event.event_id)] = event
+    for event in new_events:  # a fact already stored (or earlier in the batch) stays as it was
+        facts[event.ticket_key].setdefault((event.source, event.event_id), event)
+    folded, failures = [], {}
+    for key, events in facts.items():
+        try:
+            folded.append(fold_ticket(events.values()))
+        except Exception as exc:  # a bug in the fold must not block other tickets
+            failures[key] = exc
+    return folded, failures
+
+
 def refresh(session: Session, keys: Iterable[str]) -> None:
-    """Re-fold each ticket from all its events and store the result."""
-    for key in sorted(keys):
-        if is_postgres(session):
-            # Two replicas folding one ticket at once would each miss the other's events.
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
-        events = events_of(session, key)
-        if events:
-            _store(session, fold_ticket(events))
+    """Re-fold tickets from their stored events (after a change to the fold, say)."""
+    keys = sorted(set(keys))
+    stored = [event for key in keys for event in events_of(session, key)]
+    folded, _ = fold_with(session, stored)
+    store(session, folded)
 
 
-def _store(session: Session, ticket: Ticket) -> None:
-    values = _row_values(ticket)
-    statement = _insert(session, TicketRow.__table__).values(values)
-    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_=values))
-    session.execute(delete(TicketTag).where(TicketTag.ticket_key == ticket.key))
-    if ticket.tags:
-        session.execute(_insert(session, TicketTag.__table__).on_conflict_do_nothing(),
-                        [{"ticket_key": ticket.key, "tag": tag[:200]} for tag in ticket.tags])
+def store(session: Session, folded: Sequence[Ticket]) -> None:
+    """Write folded tickets and their tags (insert or replace)."""
+    if not folded:
+        return
+    connection = session.connection()
+    table = TicketRow.__table__
+    statement = _insert(session, table)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["key"], set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "key"})
+    connection.execute(upsert, [_row_values(t) for t in folded])
+    keys = [t.key for t in folded]
+    connection.execute(delete(TicketTag.__table__).where(TicketTag.__table__.c.ticket_key.in_(keys)))
+    tags = [{"ticket_key": t.key, "tag": tag[:200]} for t in folded for tag in dict.fromkeys(t.tags)]
+    if tags:
+        connection.execute(_insert(session, TicketTag.__table__).on_conflict_do_nothing(), tags)
 
 
 def _person_columns(prefix: str, person: Person | None) -> dict[str, Any]:

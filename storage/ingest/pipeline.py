@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from metrics.model import TicketEvent
 from storage import deliveries, tickets
+from storage.db import unit_of_work
 from storage.deliveries import DUPLICATE, FAILED, IGNORED, PENDING, PROCESSED, NewDelivery
 from storage.ingest.adapters import get_adapter
 from storage.ingest.adapters.contract import AuthError, Delivery, HelpdeskAdapter, PayloadError
 from storage.ingest.strict_json import parse_json
+from storage.tables import RawDelivery
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +147,17 @@ def body_key(source: str, body: bytes) -> str:
 
 def store(session: Session, answer: Answer) -> Answer:
     """Persist what `receive` decided (the caller commits before answering)."""
-    if answer.quarantine is not None:
-        q = answer.quarantine
+    return store_many(session, [answer])[0]
+
+
+def store_many(session: Session, answers: Sequence[Answer]) -> list[Answer]:
+    """Persist a group of answers in a few statements; duplicates are found here."""
+    for q in (a.quarantine for a in answers if a.quarantine is not None):
         deliveries.quarantine(session, source=q.source, endpoint=q.endpoint, headers=q.headers, body=q.body,
                               reason=q.reason, detail=q.detail, received_at=q.received_at)
-    if answer.delivery is None:
-        return answer
-    delivery_id, fate = deliveries.save(session, answer.delivery)
-    return answer.stored(delivery_id, fate)
+    with_delivery = [a for a in answers if a.delivery is not None]
+    saved = iter(deliveries.save_many(session, [a.delivery for a in with_delivery if a.delivery]))
+    return [a.stored(*next(saved)) if a.delivery is not None else a for a in answers]
 
 
 # --- processing -------------------------------------------------------------------------
@@ -169,32 +175,75 @@ class ProcessReport:
     def total(self) -> int:
         return self.processed + self.ignored + self.duplicates + self.failed
 
+    def add(self, other: ProcessReport) -> None:
+        for name in ("processed", "ignored", "duplicates", "failed", "events"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Batch:
+    """What processing made of a batch of deliveries, before anything is written."""
+
+    now: datetime
+    report: ProcessReport = field(default_factory=ProcessReport)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[int, list[TicketEvent]]] = field(default_factory=list)
+
+    def outcome(self, delivery_id: int, fate: str, *, events: int = 0, code: str | None = None,
+                detail: str | None = None) -> None:
+        self.outcomes.append({"delivery_id": delivery_id, "fate": fate, "processed_at": self.now,
+                              "events_count": events, "error_code": code, "error": detail})
+        name = {PROCESSED: "processed", IGNORED: "ignored", DUPLICATE: "duplicates", FAILED: "failed"}[fate]
+        setattr(self.report, name, getattr(self.report, name) + 1)
+        self.report.events += events
+
 
 def process_pending(sessions: sessionmaker[Session], *, now: datetime, limit: int = 200) -> ProcessReport:
-    """Process up to `limit` pending deliveries in one transaction, each in a savepoint."""
-    report = ProcessReport()
-    session = sessions()
+    """Process up to `limit` pending deliveries: one transaction, or one per delivery if that fails."""
     try:
-        touched: dict[str, list[int]] = {}
-        for delivery_id in deliveries.pending_ids(session, limit=limit):
-            for key in _process_one(session, delivery_id, now=now, report=report):
-                touched.setdefault(key, []).append(delivery_id)
-        _refresh_tickets(session, touched, now=now, report=report)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+        with unit_of_work(sessions) as session:
+            ids = deliveries.pending_ids(session, limit=limit)
+            return _process(session, ids, now=now)
+    except Exception:
+        log.exception("processing a batch failed; retrying delivery by delivery")
+    report = ProcessReport()
+    with sessions() as session:
+        ids = deliveries.pending_ids(session, limit=limit)
+    for delivery_id in ids:
+        try:
+            with unit_of_work(sessions) as session:
+                report.add(_process(session, [delivery_id], now=now))
+        except Exception as exc:
+            log.exception("delivery %s could not be processed", delivery_id)
+            with unit_of_work(sessions) as session:
+                deliveries.mark(session, delivery_id, fate=FAILED, processed_at=now, error_code="storage_error",
+                                error=repr(exc)[:500])
+            report.failed += 1
     return report
 
 
-def _process_one(session: Session, delivery_id: int, *, now: datetime, report: ProcessReport) -> set[str]:
-    row = deliveries.get(session, delivery_id)
-    if row is None or row.fate != PENDING:
-        return set()
+def _process(session: Session, ids: Sequence[int], *, now: datetime) -> ProcessReport:
+    """Read, fold, then write: on SQLite the write lock is held only for the last step."""
+    batch = _Batch(now=now)
+    for row in deliveries.get_many(session, ids):
+        _read_stored(session, row, batch)
+    folded, failures = tickets.fold_with(session, [e for _, events in batch.events for e in events])
+    for delivery_id, events in batch.events:
+        broken = {e.ticket_key for e in events} & failures.keys()
+        if broken:
+            key = min(broken)
+            batch.outcome(delivery_id, FAILED, code="fold_error", detail=f"{key}: {failures[key]!r}"[:500])
+        else:
+            batch.outcome(delivery_id, PROCESSED, events=len(events))
+    tickets.save_events_many(session, batch.events)
+    deliveries.mark_many(session, batch.outcomes)
+    tickets.store(session, folded)
+    return batch.report
+
+
+def _read_stored(session: Session, row: RawDelivery, batch: _Batch) -> None:
+    """Run the adapter on a stored delivery; records its outcome or its events."""
     adapter = get_adapter(row.source)
-    savepoint = session.begin_nested()
     try:
         if adapter is None:
             raise PayloadError("unknown_helpdesk", f"no adapter for {row.source!r} any more")
@@ -202,45 +251,19 @@ def _process_one(session: Session, delivery_id: int, *, now: datetime, report: P
                             received_at=row.received_at)
         events = adapter.to_events(delivery)
         key = row.idempotency_key or adapter.delivery_key(delivery) or body_key(row.source, row.body)
-        if row.idempotency_key is None and not deliveries.claim_key(session, key, row.id):
-            deliveries.mark(session, row.id, fate=DUPLICATE, processed_at=now)
-            savepoint.commit()
-            report.duplicates += 1
-            return set()
-        touched = tickets.save_events(session, events, delivery_id=row.id)
-        fate = PROCESSED if events else IGNORED
-        deliveries.mark(session, row.id, fate=fate, processed_at=now, events_count=len(events))
-        savepoint.commit()
+    except PayloadError as exc:
+        batch.outcome(row.id, FAILED, code=exc.code, detail=exc.detail)
+        return
     except Exception as exc:
-        savepoint.rollback()
-        code = exc.code if isinstance(exc, PayloadError) else "processing_error"
-        if not isinstance(exc, PayloadError):
-            log.exception("delivery %s failed; kept for replay", delivery_id)
-        deliveries.mark(session, delivery_id, fate=FAILED, processed_at=now, error_code=code,
-                        error=str(exc)[:500] or repr(exc))
-        report.failed += 1
-        return set()
-    if events:
-        report.processed += 1
+        log.exception("delivery %s failed; kept for replay", row.id)
+        batch.outcome(row.id, FAILED, code="adapter_error", detail=repr(exc)[:500])
+        return
+    if row.idempotency_key is None and not deliveries.claim_key(session, key, row.id):
+        batch.outcome(row.id, DUPLICATE)  # a replayed delivery whose key arrived meanwhile
+    elif not events:
+        batch.outcome(row.id, IGNORED)
     else:
-        report.ignored += 1
-    report.events += len(events)
-    return touched
-
-
-def _refresh_tickets(session: Session, touched: dict[str, list[int]], *, now: datetime,
-                     report: ProcessReport) -> None:
-    for key, delivery_ids in touched.items():
-        savepoint = session.begin_nested()
-        try:
-            tickets.refresh(session, [key])
-            savepoint.commit()
-        except Exception as exc:
-            savepoint.rollback()
-            log.exception("folding ticket %s failed", key)
-            for delivery_id in delivery_ids:
-                deliveries.mark(session, delivery_id, fate=FAILED, processed_at=now,
-                                error_code="fold_error", error=repr(exc)[:500])
+        batch.events.append((row.id, events))
 
 
 def process_all(sessions: sessionmaker[Session], *, now: datetime, batch: int = 200) -> ProcessReport:
@@ -248,8 +271,7 @@ def process_all(sessions: sessionmaker[Session], *, now: datetime, batch: int = 
     total = ProcessReport()
     while True:
         report = process_pending(sessions, now=now, limit=batch)
-        for field in ("processed", "ignored", "duplicates", "failed", "events"):
-            setattr(total, field, getattr(total, field) + getattr(report, field))
+        total.add(report)
         if report.total == 0:
             return total
 
