@@ -66,6 +66,8 @@ class Answer:
         """The answer once the delivery is committed (a duplicate is answered 200)."""
         if fate == DUPLICATE:
             return replace(self, status=200, body={"status": "duplicate", "delivery_id": delivery_id})
+        if self.delivery is not None and self.delivery.error_code == "handshake":
+            return self  # the helpdesk expects its challenge answered exactly
         return replace(self, body={**self.body, "delivery_id": delivery_id})
 
 

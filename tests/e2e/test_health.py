@@ -1,0 +1,13 @@
+"""The health check says whether the database answers."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support.server import RunningServer
+
+
+def test_healthy_when_the_database_answers(server: RunningServer) -> None:
+    response = httpx.get(server.base_url + "/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
