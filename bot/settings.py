@@ -97,7 +97,7 @@ class _WebhookSecrets(PydanticBaseSettingsSource):
 def setting_names() -> list[str]:
     """Every variable a user can set (checked against .env.example by a test)."""
     names = [str(f.validation_alias) for f in Settings.model_fields.values() if f.validation_alias]
-    return names + ["<HELPDESK>_WEBHOOK_SECRET"]
+    return [*names, "<HELPDESK>_WEBHOOK_SECRET"]
 
 
 def explain(error: ValidationError) -> list[str]:

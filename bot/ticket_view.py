@@ -79,14 +79,15 @@ def ticket_lines(t: Ticket, timeline: Sequence[TicketEvent], *, tz: tzinfo) -> l
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
     csat = f"{t.csat.value} ({t.csat_raw})" if t.csat else "not rated"
+    intervals = t.response_intervals_seconds
+    average = sum(intervals) / len(intervals) if intervals else None
     lines = [
         f"{t.key}  {t.subject or ''}".rstrip(),
         f"  {t.status.value} · {t.channel.value} · priority {t.priority.value if t.priority else '—'}"
         f" · assignee {(t.assignee.name or t.assignee.id) if t.assignee else '—'}",
         f"  created {local(t.created_at)}" + ("" if t.created_at_known else " (creation not seen yet)"),
         f"  first response {duration(t.first_response_seconds)} · replies {t.agent_replies} agent,"
-        f" {t.customer_messages} customer · average response "
-        f"{duration(sum(t.response_intervals_seconds) / len(t.response_intervals_seconds)) if t.response_intervals_seconds else '—'}",
+        f" {t.customer_messages} customer · average response {duration(average)}",
         f"  resolution first {duration(t.first_resolution_seconds)}, full {duration(t.full_resolution_seconds)}"
         f" · resolved {t.times_resolved}x · reopened {t.reopens}x"
         f"{' · one-touch' if t.one_touch else ''}{' · abandoned' if t.abandoned else ''}",

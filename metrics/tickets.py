@@ -18,6 +18,7 @@ from metrics.model import (
     MessagePosted,
     Person,
     Priority,
+    PriorityChanged,
     Rated,
     RemovalReason,
     Removed,
@@ -27,7 +28,6 @@ from metrics.model import (
     TagsChanged,
     TicketEvent,
     TicketObserved,
-    PriorityChanged,
 )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from metrics.model import TicketEvent
 from storage import deliveries, tickets
 from storage.db import unit_of_work
-from storage.deliveries import DUPLICATE, FAILED, IGNORED, PENDING, PROCESSED, NewDelivery
+from storage.deliveries import DUPLICATE, FAILED, IGNORED, PROCESSED, NewDelivery
 from storage.ingest.adapters import get_adapter
 from storage.ingest.adapters.contract import AuthError, Delivery, HelpdeskAdapter, PayloadError
 from storage.ingest.strict_json import parse_json

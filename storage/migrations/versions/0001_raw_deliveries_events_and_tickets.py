@@ -1,7 +1,7 @@
 """raw deliveries, events and tickets
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 04:44:51.208563
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.tables
-
 
 revision: str = '0001'
 down_revision: str | None = None
