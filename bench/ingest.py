@@ -154,13 +154,14 @@ def main() -> None:
     parser.add_argument("--helpdesk", choices=["deskpulse", "zendesk"], default="deskpulse")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="deskpulse serve --workers")
     args = parser.parse_args()
 
     url = fresh_database(args.db, args.postgres_url)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "DESKPULSE_HOST": "127.0.0.1", "DESKPULSE_PORT": str(port),
            "DESKPULSE_WEBHOOK_SECRET": SECRET, "ZENDESK_WEBHOOK_SECRET": SECRET}
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=tempfile.mkdtemp())
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--workers", str(args.workers)], env=env, cwd=tempfile.mkdtemp())
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, server)
@@ -186,7 +187,8 @@ def main() -> None:
         server.wait(30)
 
     ms = 1000
-    print(f"database        {args.db} ({args.helpdesk} deliveries, concurrency {args.concurrency})")
+    print(f"database        {args.db} ({args.helpdesk} deliveries, concurrency {args.concurrency},"
+          f" {args.workers} server process{'es' if args.workers > 1 else ''})")
     print(f"acknowledged    {len(ids)} in {elapsed:.1f} s = {len(ids) / elapsed:.0f} deliveries/s ({errors} errors)")
     print(f"latency         p50 {percentile(latencies, .5) * ms:.1f} ms · p99 {percentile(latencies, .99) * ms:.1f} ms"
           f" · max {max(latencies) * ms:.1f} ms")

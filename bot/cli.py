@@ -59,14 +59,20 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-def serve() -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32),
+              help="HTTP server processes (one processor runs beside them).")
+def serve(workers: int) -> None:
     """Run the HTTP server: helpdesk webhooks, /healthz (migrates the database first)."""
     import uvicorn
 
     settings = load_settings()
     service = build_service(settings)
+    options = {"host": settings.host, "port": settings.port, "access_log": False, "log_level": "info"}
     try:
-        uvicorn.run(service.app, host=settings.host, port=settings.port, access_log=False, log_level="info")
+        if workers == 1:
+            uvicorn.run(service.app, **options)  # type: ignore[arg-type]
+        else:
+            uvicorn.run("bot.runtime:create_worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     finally:
         service.stop()
 

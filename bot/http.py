@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from sqlalchemy import text
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def build_http_app(*, sessions: sessionmaker[Session], writer: DeliveryWriter, secrets: dict[str, str],
-                   max_age: int, clock: Callable[[], datetime], extra_routes: list[Route] | None = None) -> Starlette:
+                   max_age: int, clock: Callable[[], datetime], extra_routes: list[Route] | None = None,
+                   on_shutdown: Callable[[], None] | None = None) -> Starlette:
     """The ASGI app `deskpulse serve` runs; everything it needs is passed in."""
 
     async def webhook(request: HttpRequest) -> JSONResponse:
@@ -56,7 +58,13 @@ def build_http_app(*, sessions: sessionmaker[Session], writer: DeliveryWriter, s
         Route("/webhooks/{source}/{hint}", webhook, methods=["POST"]),
         *(extra_routes or []),
     ]
-    return Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _respond(answer: Answer) -> JSONResponse:

@@ -111,14 +111,36 @@ class Service:
         self.database.close()
 
 
+def build_web(settings: Settings, database: Database, *, clock: Callable[[], datetime] = utc_now,
+              on_shutdown: Callable[[], None] | None = None) -> tuple[DeliveryWriter, Starlette]:
+    """The HTTP app and the writer that commits its deliveries (one per server process)."""
+    writer = DeliveryWriter(database.sessions)
+    writer.start()
+    app = build_http_app(sessions=database.sessions, writer=writer, secrets=settings.webhook_secret_values(),
+                         max_age=settings.webhook_max_age_seconds, clock=clock, on_shutdown=on_shutdown)
+    return writer, app
+
+
 def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                   processor: str = "process") -> Service:
     """Migrate, then start the delivery writer and processor; the caller serves `app`."""
     database = open_database(settings)
-    writer = DeliveryWriter(database.sessions)
-    writer.start()
     worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
     worker.start()
-    app = build_http_app(sessions=database.sessions, writer=writer, secrets=settings.webhook_secret_values(),
-                         max_age=settings.webhook_max_age_seconds, clock=clock)
+    writer, app = build_web(settings, database, clock=clock)
     return Service(database=database, writer=writer, processor=worker, app=app)
+
+
+def create_worker_app() -> Starlette:
+    """App factory for each of `deskpulse serve --workers N`'s processes (the parent migrated)."""
+    settings = Settings()
+    database = open_database(settings, migrate=False)
+    writer: DeliveryWriter | None = None
+
+    def shutdown() -> None:
+        if writer is not None:
+            writer.stop()
+        database.close()
+
+    writer, app = build_web(settings, database, on_shutdown=shutdown)
+    return app
