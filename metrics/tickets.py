@@ -7,8 +7,9 @@ set of events gives the same ticket in any delivery order.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 from metrics.model import (
     Assigned,
@@ -140,10 +141,13 @@ def _creation_time(ordered: list[TicketEvent]) -> tuple[datetime, bool]:
 
 
 class _Fold:
-    """The running state of one fold; `apply` takes events in time order."""
+    """The running state of one fold; `apply` takes events in time order.
+
+    Fields are kept in a plain dict and the frozen Ticket is built once, at the end.
+    """
 
     def __init__(self, ticket: Ticket, *, waiting_since: datetime | None) -> None:
-        self.t = ticket
+        self.f: dict[str, Any] = {f.name: getattr(ticket, f.name) for f in fields(Ticket)}
         self.waiting_since = waiting_since
         self.seen_status: Status | None = None
         self.tags: list[str] = []
@@ -152,8 +156,9 @@ class _Fold:
         self.first_customer_at: datetime | None = None
 
     def apply(self, event: TicketEvent) -> None:
-        self.t = replace(self.t, last_activity_at=event.occurred_at,
-                         time_suspect_events=self.t.time_suspect_events + event.time_suspect)
+        f = self.f
+        f["last_activity_at"] = event.occurred_at
+        f["time_suspect_events"] += event.time_suspect
         match event:
             case TicketObserved():
                 self._observe(event)
@@ -164,29 +169,26 @@ class _Fold:
                     self.seen_status = event.previous
                 self._status(event.status, event.status_raw, event.occurred_at)
             case Assigned():
-                someone = event.assignee if event.assignee and (event.assignee.id or event.assignee.name) else None
-                group = event.group if event.group is not None else self.t.group
-                self.t = replace(self.t, assignee=someone, group=group)
+                someone = event.assignee
+                f["assignee"] = someone if someone and (someone.id or someone.name) else None
+                if event.group is not None:
+                    f["group"] = event.group
             case PriorityChanged():
-                self.t = replace(self.t, priority=event.priority)
+                f["priority"] = event.priority
             case TagsChanged():
                 self.tags = [t for t in self.tags if t not in event.removed]
                 self.tags += [t for t in event.added if t not in self.tags]
             case Rated():
-                self.t = replace(self.t, csat=event.rating, csat_raw=event.raw, csat_scale=event.scale,
-                                 csat_score=event.score, csat_comment=event.comment,
-                                 csat_agent=event.agent, rated_at=event.occurred_at)
+                f.update(csat=event.rating, csat_raw=event.raw, csat_scale=event.scale, csat_score=event.score,
+                         csat_comment=event.comment, csat_agent=event.agent, rated_at=event.occurred_at)
             case Removed():
-                self.t = replace(self.t, removed=event.reason)
+                f["removed"] = event.reason
 
     def _observe(self, e: TicketObserved) -> None:
-        updates: dict[str, object] = {}
-        for name in ("subject", "channel", "channel_raw", "ticket_type", "requester", "assignee",
-                     "group", "organization", "priority"):
+        for name in _OBSERVED_FIELDS:
             value = getattr(e, name)
             if value is not None:
-                updates[name] = value
-        self.t = replace(self.t, **updates)  # type: ignore[arg-type]
+                self.f[name] = value
         if e.tags is not None:
             self.tags = list(dict.fromkeys(e.tags))
         if e.status is not None:
@@ -195,9 +197,9 @@ class _Fold:
     def _message(self, e: MessagePosted) -> None:
         if not e.public:
             return  # internal notes are neither questions nor answers
-        t, at = self.t, e.occurred_at
+        f, at = self.f, e.occurred_at
         if e.author_role == Role.CUSTOMER:
-            self.t = replace(t, customer_messages=t.customer_messages + 1)
+            f["customer_messages"] += 1
             self.first_customer_at = self.first_customer_at or at
             if self.waiting_since is None:
                 self.waiting_since = at
@@ -205,41 +207,46 @@ class _Fold:
             who = e.author.id or e.author.name
             if who and who not in self.agents:
                 self.agents.append(who)
-            self.t = replace(t, agent_replies=t.agent_replies + 1)
+            f["agent_replies"] += 1
             if self.waiting_since is not None:
                 self.intervals.append(_seconds(at, self.waiting_since))
-                if self.t.first_response_at is None:
+                if f["first_response_at"] is None:
                     # Outbound tickets start the clock at the customer's first message.
-                    start = self.first_customer_at if t.outbound else t.created_at
-                    self.t = replace(self.t, first_response_at=at,
-                                     first_response_seconds=_seconds(at, start or at))
+                    start = self.first_customer_at if f["outbound"] else f["created_at"]
+                    f["first_response_at"] = at
+                    f["first_response_seconds"] = _seconds(at, start or at)
                 self.waiting_since = None
         elif e.author_role == Role.BOT:
-            self.t = replace(t, bot_replies=t.bot_replies + 1)
+            f["bot_replies"] += 1
 
     def _status(self, status: Status, raw: str, at: datetime) -> None:
-        before = self.seen_status
+        f, before = self.f, self.seen_status
         self.seen_status = status
-        self.t = replace(self.t, status=status, status_raw=raw or status.value)
+        f["status"], f["status_raw"] = status, raw or status.value
         was_resolved = before is not None and before.is_resolved
         if status.is_resolved and not was_resolved:
-            self.t = replace(self.t, times_resolved=self.t.times_resolved + 1, last_resolved_at=at,
-                             first_resolved_at=self.t.first_resolved_at or at)
+            f["times_resolved"] += 1
+            f["last_resolved_at"] = at
+            f["first_resolved_at"] = f["first_resolved_at"] or at
             self.waiting_since = None  # a solved ticket waits for nobody
         elif was_resolved and not status.is_resolved:
-            self.t = replace(self.t, reopens=self.t.reopens + 1)
+            f["reopens"] += 1
 
     def finish(self) -> Ticket:
-        t = self.t
-        resolved = t.status.is_resolved
-        return replace(
-            t,
+        f = self.f
+        resolved = f["status"].is_resolved
+        f.update(
             tags=tuple(self.tags),
             agents=tuple(self.agents),
             response_intervals_seconds=tuple(self.intervals),
             awaiting_reply_since=None if resolved else self.waiting_since,
-            first_resolution_seconds=(_seconds(t.first_resolved_at, t.created_at)
-                                      if t.first_resolved_at else None),
-            full_resolution_seconds=(_seconds(t.last_resolved_at, t.created_at)
-                                     if resolved and t.last_resolved_at else None),
+            first_resolution_seconds=(_seconds(f["first_resolved_at"], f["created_at"])
+                                      if f["first_resolved_at"] else None),
+            full_resolution_seconds=(_seconds(f["last_resolved_at"], f["created_at"])
+                                     if resolved and f["last_resolved_at"] else None),
         )
+        return Ticket(**f)
+
+
+_OBSERVED_FIELDS = ("subject", "channel", "channel_raw", "ticket_type", "requester", "assignee", "group",
+                    "organization", "priority")
