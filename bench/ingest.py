@@ -161,7 +161,8 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "DESKPULSE_HOST": "127.0.0.1", "DESKPULSE_PORT": str(port),
            "DESKPULSE_WEBHOOK_SECRET": SECRET, "ZENDESK_WEBHOOK_SECRET": SECRET}
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--workers", str(args.workers)], env=env, cwd=tempfile.mkdtemp())
+    command = [sys.executable, "-m", "bot", "serve", "--workers", str(args.workers)]
+    server = subprocess.Popen(command, env=env, cwd=tempfile.mkdtemp())
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, server)
