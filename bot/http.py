@@ -15,16 +15,17 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.intake import DeliveryIntake
 from storage.ingest.pipeline import MAX_BODY_BYTES, Answer, Request, error, receive, reject
-from storage.ingest.writer import DeliveryWriter
 
 log = logging.getLogger(__name__)
 
 
-def build_http_app(*, sessions: sessionmaker[Session], writer: DeliveryWriter, secrets: dict[str, str],
+def build_http_app(*, sessions: sessionmaker[Session], secrets: dict[str, str],
                    max_age: int, clock: Callable[[], datetime], extra_routes: list[Route] | None = None,
                    on_shutdown: Callable[[], None] | None = None) -> Starlette:
     """The ASGI app `deskpulse serve` runs; everything it needs is passed in."""
+    intake = DeliveryIntake(sessions)
 
     async def webhook(request: HttpRequest) -> JSONResponse:
         received_at = clock()
@@ -39,7 +40,7 @@ def build_http_app(*, sessions: sessionmaker[Session], writer: DeliveryWriter, s
         else:
             answer = receive(incoming, secrets=secrets, max_age=max_age)
         try:
-            stored = await asyncio.wrap_future(writer.submit(answer))
+            stored = await intake.store(answer)
         except Exception:
             log.exception("webhook from %s not stored", source)
             return JSONResponse(error("unavailable", "the database is not answering; retry later"), status_code=503)

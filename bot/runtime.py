@@ -1,4 +1,4 @@
-"""The composition root's pieces: settings, database, the ingestion writer, the HTTP app."""
+"""The composition root's pieces: settings, database, the delivery processor, the HTTP app."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from bot.http import build_http_app
 from bot.settings import Settings
 from storage.db import make_engine, make_sessions
 from storage.ingest.processor import run_processor
-from storage.ingest.writer import DeliveryWriter
 from storage.migrate import upgrade
 
 
@@ -101,46 +100,32 @@ class Service:
     """Everything `deskpulse serve` runs, started and stopped together (tests use it too)."""
 
     database: Database
-    writer: DeliveryWriter
     processor: Processor
     app: Starlette
 
     def stop(self) -> None:
         self.processor.stop()
-        self.writer.stop()
         self.database.close()
 
 
 def build_web(settings: Settings, database: Database, *, clock: Callable[[], datetime] = utc_now,
-              on_shutdown: Callable[[], None] | None = None) -> tuple[DeliveryWriter, Starlette]:
-    """The HTTP app and the writer that commits its deliveries (one per server process)."""
-    writer = DeliveryWriter(database.sessions)
-    writer.start()
-    app = build_http_app(sessions=database.sessions, writer=writer, secrets=settings.webhook_secret_values(),
-                         max_age=settings.webhook_max_age_seconds, clock=clock, on_shutdown=on_shutdown)
-    return writer, app
+              on_shutdown: Callable[[], None] | None = None) -> Starlette:
+    """The HTTP app of one server process."""
+    return build_http_app(sessions=database.sessions, secrets=settings.webhook_secret_values(),
+                          max_age=settings.webhook_max_age_seconds, clock=clock, on_shutdown=on_shutdown)
 
 
 def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                   processor: str = "process") -> Service:
-    """Migrate, then start the delivery writer and processor; the caller serves `app`."""
+    """Migrate, then start the delivery processor; the caller serves `app`."""
     database = open_database(settings)
     worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
     worker.start()
-    writer, app = build_web(settings, database, clock=clock)
-    return Service(database=database, writer=writer, processor=worker, app=app)
+    return Service(database=database, processor=worker, app=build_web(settings, database, clock=clock))
 
 
 def create_worker_app() -> Starlette:
     """App factory for each of `deskpulse serve --workers N`'s processes (the parent migrated)."""
     settings = Settings()
     database = open_database(settings, migrate=False)
-    writer: DeliveryWriter | None = None
-
-    def shutdown() -> None:
-        if writer is not None:
-            writer.stop()
-        database.close()
-
-    writer, app = build_web(settings, database, on_shutdown=shutdown)
-    return app
+    return build_web(settings, database, on_shutdown=database.close)

@@ -78,7 +78,7 @@ SECRETS = {"ZENDESK_WEBHOOK_SECRET": "zendesk-test-secret", "DESKPULSE_WEBHOOK_S
 
 @pytest.fixture
 def server(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    """`deskpulse serve`'s app on a real socket, with its writer and processor running."""
+    """`deskpulse serve`'s app on a real socket, with its delivery processor running."""
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DATABASE_URL", database_url)

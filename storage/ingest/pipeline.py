@@ -1,7 +1,7 @@
 """Receive (decide, then store before answering) and process (adapter -> events -> tickets).
 
 `receive` is pure: it authenticates and reads a request and says what to store and what
-to answer. The caller stores the result and commits before it answers (storage.ingest.writer).
+to answer. The caller stores the result and commits before it answers (bot.intake).
 `process_pending` turns stored deliveries into events and tickets; `deskpulse replay`
 runs the same function, so a delivery that failed can be processed again after a fix.
 """
