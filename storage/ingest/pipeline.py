@@ -103,10 +103,23 @@ def receive(request: Request, *, secrets: Mapping[str, str], max_age: int) -> An
         return reject(request, 401, "not_configured",
                       f"set {adapter.secret_setting} to accept {adapter.source} webhooks")
     try:
-        adapter.verify(request.headers, request.body, secret, request.received_at, max_age)
+        _verify_any(adapter, request, secrets=secret.split(","), max_age=max_age)
     except AuthError as exc:
         return reject(request, 401, exc.code, exc.detail)
     return _read(adapter, request)
+
+
+def _verify_any(adapter: HelpdeskAdapter, request: Request, *, secrets: Sequence[str], max_age: int) -> None:
+    """Several secrets may be configured, comma-separated: Zendesk gives every webhook its
+    own signing secret, and a rotated secret must keep working until the helpdesk has the new one."""
+    failure: AuthError | None = None
+    for secret in (s.strip() for s in secrets if s.strip()):
+        try:
+            adapter.verify(request.headers, request.body, secret, request.received_at, max_age)
+            return
+        except AuthError as exc:
+            failure = exc
+    raise failure or AuthError("not_configured", f"set {adapter.secret_setting}")
 
 
 def _read(adapter: HelpdeskAdapter, request: Request) -> Answer:

@@ -13,7 +13,7 @@ from bot.cli import cli
 from metrics.model import Channel, Csat, Status
 from storage import tickets
 from storage.tables import RawDelivery
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, start_server
 from tests.support.signing import zendesk_request
 
 OPENED = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
@@ -116,3 +116,18 @@ def test_zendesk_signatures_are_checked(server: RunningServer) -> None:
     body, headers = zendesk_request(payload, when=datetime.now(UTC) - timedelta(hours=1))
     response = server.post("/webhooks/zendesk", body, headers)
     assert response.status_code == 401 and response.json()["error"] == "stale_timestamp"
+
+
+def test_each_zendesk_webhook_may_have_its_own_secret(database_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Zendesk gives every webhook its own signing secret: several can be configured, comma-separated."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ZENDESK_WEBHOOK_SECRET", "secret-of-the-events-webhook, secret-of-the-trigger-webhook")
+    running = start_server()
+    try:
+        answers = {}
+        for n, secret in enumerate(("secret-of-the-events-webhook", "secret-of-the-trigger-webhook", "neither")):
+            body, headers = zendesk_request(zendesk_event("created", n, {"meta": {}}, event_id=f"e{n}"), secret=secret)
+            answers[secret] = running.post("/webhooks/zendesk", body, headers).status_code
+    finally:
+        running.stop()
+    assert answers == {"secret-of-the-events-webhook": 202, "secret-of-the-trigger-webhook": 202, "neither": 401}
