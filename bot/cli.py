@@ -67,7 +67,9 @@ def serve(workers: int) -> None:
 
     settings = load_settings()
     service = build_service(settings)
-    options = {"host": settings.host, "port": settings.port, "access_log": False, "log_level": "info"}
+    # No access log, Server or Date headers: per-request work that helpdesks do not need.
+    options = {"host": settings.host, "port": settings.port, "access_log": False, "log_level": "info",
+               "server_header": False, "date_header": False}
     try:
         if workers == 1:
             uvicorn.run(service.app, **options)  # type: ignore[arg-type]

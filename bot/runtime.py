@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from bot.http import build_http_app
 from bot.settings import Settings
@@ -101,7 +101,7 @@ class Service:
 
     database: Database
     processor: Processor
-    app: Starlette
+    app: ASGIApp
 
     def stop(self) -> None:
         self.processor.stop()
@@ -109,7 +109,7 @@ class Service:
 
 
 def build_web(settings: Settings, database: Database, *, clock: Callable[[], datetime] = utc_now,
-              on_shutdown: Callable[[], None] | None = None) -> Starlette:
+              on_shutdown: Callable[[], None] | None = None) -> ASGIApp:
     """The HTTP app of one server process."""
     return build_http_app(sessions=database.sessions, secrets=settings.webhook_secret_values(),
                           max_age=settings.webhook_max_age_seconds, clock=clock, on_shutdown=on_shutdown)
@@ -124,7 +124,7 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     return Service(database=database, processor=worker, app=build_web(settings, database, clock=clock))
 
 
-def create_worker_app() -> Starlette:
+def create_worker_app() -> ASGIApp:
     """App factory for each of `deskpulse serve --workers N`'s processes (the parent migrated)."""
     settings = Settings()
     database = open_database(settings, migrate=False)
