@@ -33,8 +33,11 @@ def build_http_app(*, sessions: sessionmaker[Session], secrets: dict[str, str],
         """POST /webhooks/<helpdesk>[/<hint>]: the hot path, served without a framework layer."""
         received_at = clock()
         parts = scope["path"].split("/")  # "", "webhooks", source[, hint]
-        if scope["method"] != "POST" or len(parts) not in (3, 4) or not parts[2]:
+        if len(parts) not in (3, 4) or not parts[2]:
             await _send_json(send, 404, error("not_found", "POST /webhooks/<helpdesk>[/<hint>]"))
+            return
+        if scope["method"] != "POST":
+            await _send_json(send, 405, error("method_not_allowed", "helpdesks POST their webhooks"))
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body, too_large = await _read_capped(receive_message, headers)

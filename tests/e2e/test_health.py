@@ -15,5 +15,5 @@ def test_healthy_when_the_database_answers(server: RunningServer) -> None:
 
 def test_only_post_reaches_the_webhooks(server: RunningServer) -> None:
     response = httpx.get(server.base_url + "/webhooks/zendesk")
-    assert response.status_code == 404 and response.json()["error"] == "not_found"
+    assert response.status_code == 405 and response.json()["error"] == "method_not_allowed"
     assert httpx.post(server.base_url + "/webhooks/", content=b"{}").status_code == 404
