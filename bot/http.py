@@ -41,17 +41,18 @@ def build_http_app(*, sessions: sessionmaker[Session], secrets: dict[str, str],
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body, too_large = await _read_capped(receive_message, headers)
-        incoming = Request(source=parts[2].lower(), endpoint=scope["path"], hint=parts[3] if len(parts) == 4 else None,
-                           headers=headers, body=body, received_at=received_at)
-        if too_large:
-            answer = reject(incoming, 413, "body_too_large", f"bodies are limited to {MAX_BODY_BYTES} bytes")
-        else:
-            answer = receive(incoming, secrets=secrets, max_age=max_age)
+        hint = parts[3] if len(parts) == 4 and parts[3] else None
+        incoming = Request(source=parts[2].lower(), endpoint=scope["path"], hint=hint, headers=headers, body=body,
+                           received_at=received_at)
         try:
+            if too_large:
+                answer = reject(incoming, 413, "body_too_large", f"bodies are limited to {MAX_BODY_BYTES} bytes")
+            else:
+                answer = receive(incoming, secrets=secrets, max_age=max_age)
             stored = await intake.store(answer)
-        except Exception:
+        except Exception:  # a database outage, or a bug: the helpdesk should retry, not see a 500
             log.exception("webhook from %s not stored", incoming.source)
-            await _send_json(send, 503, error("unavailable", "the database is not answering; retry later"))
+            await _send_json(send, 503, error("unavailable", "not stored; retry later"))
             return
         await _send_json(send, stored.status, stored.body)
 
@@ -66,6 +67,7 @@ def build_http_app(*, sessions: sessionmaker[Session], secrets: dict[str, str],
         Route("/healthz", healthz, methods=["GET"]),
         *(extra_routes or []),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield

@@ -101,6 +101,7 @@ def test_health_check_fails_when_the_database_does_not_answer(tmp_path, monkeypa
     from tests.support.server import start_server
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/health.db")
+    monkeypatch.setenv("DESKPULSE_WEBHOOK_SECRET", "deskpulse-test-secret")
     running = start_server(Settings())
     try:
         assert httpx.get(running.base_url + "/healthz").status_code == 200
@@ -109,5 +110,8 @@ def test_health_check_fails_when_the_database_does_not_answer(tmp_path, monkeypa
         (tmp_path / "health.db").mkdir()  # the file is gone and cannot be created again
         response = httpx.get(running.base_url + "/healthz")
         assert response.status_code == 503 and response.json()["status"] == "unavailable"
+        body, headers = deskpulse_request(None, raw=EVENT)
+        delivery = running.post("/webhooks/deskpulse", body, headers)
+        assert delivery.status_code == 503 and delivery.json()["error"] == "unavailable"  # retry, not lost
     finally:
         running.stop()
