@@ -229,6 +229,49 @@ def ticket(key: str, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--at", "at", default=None, help="Answer as if it were this moment (ISO 8601), e.g. 2026-11-23T09:00.")
+def ask(question: tuple[str, ...], as_json: bool, at: str | None) -> None:
+    """Answer a question in the words of the Slack commands, e.g. deskpulse ask csat last week by agent."""
+    from bot.ask import ask as answer_question
+    from bot.grammar import QueryError, help_text
+    from bot.render.terminal import answer_json, answer_lines, customer_lines
+    from metrics.catalog import Answer
+
+    settings = load_settings()
+    text = " ".join(question)
+    if text.strip().lower() in ("help", "?"):
+        click.echo(help_text("deskpulse ask").replace("*", "").replace("`", ""))
+        return
+    now = _moment(at, settings) if at else utc_now()
+    with database() as db:
+        try:
+            result = answer_question(db.sessions, settings, text, now=now)
+        except QueryError as exc:
+            raise click.UsageError(f"{exc} (deskpulse ask help lists every word)") from None
+    if isinstance(result, Answer):
+        click.echo(json.dumps(answer_json(result), indent=2, ensure_ascii=False, default=str) if as_json
+                   else "\n".join(answer_lines(result)))
+    elif as_json:
+        click.echo(json.dumps({"customer": result.customer, "name": result.name, "open": result.open,
+                               "tickets": [t.key for t in result.tickets], "agents": result.agents,
+                               "csat": result.csat, "ratings": result.ratings,
+                               "first_contact": result.first_contact, "last_contact": result.last_contact},
+                              indent=2, default=str))
+    else:
+        click.echo("\n".join(customer_lines(result, settings.zone)))
+
+
+def _moment(text: str, settings: Settings) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 moment such as 2026-11-23T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
+
+
+@cli.command()
 @click.option("--days", default=90, show_default=True, help="Days of history to generate.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same team).")
 def demo(days: int, seed: int) -> None:

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.grammar import WEEKDAYS
+from metrics.business_hours import BusinessCalendar, holiday_dates, parse_schedule
+from metrics.catalog import Context
+from metrics.dimensions import parse_segments
+from metrics.sla import DEFAULT_SLA, parse_sla
 from storage.db import DEFAULT_DATABASE_URL
 
 _SECRET_VARIABLE = re.compile(r"([A-Za-z][A-Za-z0-9]*)_WEBHOOK_SECRET", re.IGNORECASE)
@@ -37,6 +44,13 @@ class Settings(BaseSettings):
     port: int = Field(3000, ge=1, le=65535, validation_alias="DESKPULSE_PORT")
     webhook_max_age_seconds: int = Field(300, ge=0, validation_alias="DESKPULSE_WEBHOOK_MAX_AGE_SECONDS")
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    week_start: str = Field("monday", validation_alias="DESKPULSE_WEEK_START")
+    business_hours: str = Field("", validation_alias="DESKPULSE_BUSINESS_HOURS")
+    holidays_country: str = Field("", validation_alias="DESKPULSE_HOLIDAYS_COUNTRY")
+    holidays_subdivision: str = Field("", validation_alias="DESKPULSE_HOLIDAYS_SUBDIVISION")
+    holidays_extra: str = Field("", validation_alias="DESKPULSE_HOLIDAYS_EXTRA")
+    sla_targets: str = Field(DEFAULT_SLA, validation_alias="DESKPULSE_SLA")
+    segments: str = Field("vip=tag:vip", validation_alias="DESKPULSE_SEGMENTS")
 
     @field_validator("database_url")
     @classmethod
@@ -61,9 +75,67 @@ class Settings(BaseSettings):
             raise ValueError("expected an IANA time zone name such as Europe/Berlin or UTC") from None
         return value
 
+    @field_validator("week_start")
+    @classmethod
+    def _weekday(cls, value: str) -> str:
+        if value.strip().lower() not in WEEKDAYS:
+            raise ValueError("expected a weekday name such as monday or sunday")
+        return value.strip().lower()
+
+    @field_validator("business_hours")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        if value.strip():
+            parse_schedule(value)
+        return value.strip()
+
+    @field_validator("holidays_extra")
+    @classmethod
+    def _dates(cls, value: str) -> str:
+        _extra_dates(value)
+        return value
+
+    @field_validator("sla_targets")
+    @classmethod
+    def _sla(cls, value: str) -> str:
+        parse_sla(value)
+        return value
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, value: str) -> str:
+        parse_segments(value)
+        return value
+
+    @model_validator(mode="after")
+    def _holidays(self) -> Settings:
+        if self.holidays_country:
+            holiday_dates(self.holidays_country, subdivision=self.holidays_subdivision or None, years=[2026])
+        elif self.holidays_subdivision:
+            raise ValueError("DESKPULSE_HOLIDAYS_SUBDIVISION needs DESKPULSE_HOLIDAYS_COUNTRY")
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def first_weekday(self) -> int:
+        return WEEKDAYS.index(self.week_start)
+
+    def calendar(self, years: Iterable[int]) -> BusinessCalendar | None:
+        """The business calendar for the given years; None when no business hours are set."""
+        if not self.business_hours:
+            return None
+        holidays = frozenset(_extra_dates(self.holidays_extra))
+        if self.holidays_country:
+            holidays |= holiday_dates(self.holidays_country, subdivision=self.holidays_subdivision or None,
+                                      years=years)
+        return BusinessCalendar(self.zone, parse_schedule(self.business_hours), holidays)
+
+    def metric_context(self, now: datetime, years: Iterable[int]) -> Context:
+        return Context(now=now, calendar=self.calendar(years), sla=parse_sla(self.sla_targets),
+                       segments=parse_segments(self.segments))
 
     def webhook_secret_values(self) -> dict[str, str]:
         return {source: secret.get_secret_value() for source, secret in self.webhook_secrets.items()}
@@ -92,6 +164,13 @@ class _WebhookSecrets(PydanticBaseSettingsSource):
         secrets = {m.group(1).lower(): value for name, value in variables.items()
                    if value and (m := _SECRET_VARIABLE.fullmatch(name))}
         return {"webhook_secrets": secrets} if secrets else {}
+
+
+def _extra_dates(text: str) -> list[date]:
+    try:
+        return [date.fromisoformat(d.strip()) for d in text.split(",") if d.strip()]
+    except ValueError:
+        raise ValueError("expected dates like 2026-12-24,2026-12-31") from None
 
 
 def setting_names() -> list[str]:

@@ -32,6 +32,32 @@ from metrics.model import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PublicMessage:
+    """A public message as period metrics need it (internal notes are left out)."""
+
+    at: datetime
+    role: Role
+    author: str | None = None  # the agent's id (or name); None for customers
+    wait_seconds: float | None = None  # an agent reply that ended a customer's wait: how long it was
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSpan:
+    """A stretch during which the ticket was unresolved; `resolved_at` None: still open."""
+
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None  # the assignee at the moment it was resolved
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.opened_at < end and (self.resolved_at is None or self.resolved_at > start)
+
+    def holds(self, moment: datetime) -> bool:
+        """Open at `moment` (resolved exactly then counts as no longer open)."""
+        return self.opened_at <= moment and (self.resolved_at is None or self.resolved_at > moment)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Ticket:
     """A ticket as deskpulse understands it after all its events (docs/metrics.md)."""
@@ -77,6 +103,9 @@ class Ticket:
     last_activity_at: datetime | None = None
     time_suspect_events: int = 0
     agents: tuple[str, ...] = field(default=())  # ids (or names) of agents who replied publicly
+    first_responder: str | None = None
+    messages: tuple[PublicMessage, ...] = ()
+    open_spans: tuple[OpenSpan, ...] = ()
 
     @property
     def key(self) -> str:
@@ -92,9 +121,28 @@ class Ticket:
         return self.is_resolved and self.agent_replies == 1
 
     @property
+    def automated(self) -> bool:
+        """Resolved now by bots or automations alone: their replies, none from an agent."""
+        return self.is_resolved and self.agent_replies == 0 and self.bot_replies > 0
+
+    @property
     def abandoned(self) -> bool:
-        """Resolved now, with no public agent reply at all."""
-        return self.is_resolved and self.agent_replies == 0
+        """Resolved now with no public reply at all, from an agent, a bot or an automation."""
+        return self.is_resolved and self.agent_replies == 0 and self.bot_replies == 0
+
+    @property
+    def assignee_key(self) -> str | None:
+        return (self.assignee.id or self.assignee.name) if self.assignee else None
+
+    def open_at(self, moment: datetime) -> bool:
+        return any(span.holds(moment) for span in self.open_spans)
+
+    def active_between(self, start: datetime, end: datetime) -> bool:
+        return any(span.overlaps(start, end) for span in self.open_spans)
+
+    def resolved_between(self, start: datetime, end: datetime) -> list[OpenSpan]:
+        """The resolutions that happened in [start, end)."""
+        return [s for s in self.open_spans if s.resolved_at is not None and start <= s.resolved_at < end]
 
 
 # Among events of the same second: the creation first, then messages (an agent who
@@ -154,6 +202,9 @@ class _Fold:
         self.intervals: list[float] = []
         self.agents: list[str] = []
         self.first_customer_at: datetime | None = None
+        self.messages: list[PublicMessage] = []
+        self.spans: list[OpenSpan] = []
+        self.open_since: datetime | None = ticket.created_at
 
     def apply(self, event: TicketEvent) -> None:
         f = self.f
@@ -203,21 +254,31 @@ class _Fold:
             self.first_customer_at = self.first_customer_at or at
             if self.waiting_since is None:
                 self.waiting_since = at
+            self.messages.append(PublicMessage(at, Role.CUSTOMER))
         elif e.author_role == Role.AGENT:
-            who = e.author.id or e.author.name
-            if who and who not in self.agents:
-                self.agents.append(who)
-            f["agent_replies"] += 1
-            if self.waiting_since is not None:
-                self.intervals.append(_seconds(at, self.waiting_since))
-                if f["first_response_at"] is None:
-                    # Outbound tickets start the clock at the customer's first message.
-                    start = self.first_customer_at if f["outbound"] else f["created_at"]
-                    f["first_response_at"] = at
-                    f["first_response_seconds"] = _seconds(at, start or at)
-                self.waiting_since = None
-        elif e.author_role == Role.BOT:
+            self._agent_reply(e, at)
+        else:  # bots, and automations posting publicly
             f["bot_replies"] += 1
+            self.messages.append(PublicMessage(at, e.author_role, e.author.id or e.author.name))
+
+    def _agent_reply(self, e: MessagePosted, at: datetime) -> None:
+        f = self.f
+        who = e.author.id or e.author.name
+        if who and who not in self.agents:
+            self.agents.append(who)
+        f["agent_replies"] += 1
+        wait = None
+        if self.waiting_since is not None:
+            wait = _seconds(at, self.waiting_since)
+            self.intervals.append(wait)
+            if f["first_response_at"] is None:
+                # Outbound tickets start the clock at the customer's first message.
+                start = self.first_customer_at if f["outbound"] else f["created_at"]
+                f["first_response_at"] = at
+                f["first_response_seconds"] = _seconds(at, start or at)
+                f["first_responder"] = who
+            self.waiting_since = None
+        self.messages.append(PublicMessage(at, Role.AGENT, who, wait))
 
     def _status(self, status: Status, raw: str, at: datetime) -> None:
         f, before = self.f, self.seen_status
@@ -229,8 +290,12 @@ class _Fold:
             f["last_resolved_at"] = at
             f["first_resolved_at"] = f["first_resolved_at"] or at
             self.waiting_since = None  # a solved ticket waits for nobody
+            assignee = f["assignee"]
+            self.spans.append(OpenSpan(self.open_since or at, at, (assignee.id or assignee.name) if assignee else None))
+            self.open_since = None
         elif was_resolved and not status.is_resolved:
             f["reopens"] += 1
+            self.open_since = at
 
     def finish(self) -> Ticket:
         f = self.f
@@ -239,6 +304,8 @@ class _Fold:
             tags=tuple(self.tags),
             agents=tuple(self.agents),
             response_intervals_seconds=tuple(self.intervals),
+            messages=tuple(self.messages),
+            open_spans=tuple(self.spans) + ((OpenSpan(self.open_since),) if self.open_since else ()),
             awaiting_reply_since=None if resolved else self.waiting_since,
             first_resolution_seconds=(_seconds(f["first_resolved_at"], f["created_at"])
                                       if f["first_resolved_at"] else None),

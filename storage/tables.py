@@ -222,9 +222,13 @@ class TicketRow(Base):
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     time_suspect_events: Mapped[int] = mapped_column(Integer)
     agents: Mapped[list[str]] = mapped_column(CleanJSON)
+    first_responder: Mapped[str | None] = mapped_column(String(200))
+    requester_key: Mapped[str | None] = mapped_column(String(320))  # lower-case email, else id
 
     __table_args__ = (
         Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_activity", "last_activity_at"),
+        Index("ix_tickets_requester_key", "requester_key"),
         Index("ix_tickets_channel_created", "channel", "created_at"),
         Index("ix_tickets_first_response", "first_response_at"),
         Index("ix_tickets_resolved", "last_resolved_at"),
@@ -245,3 +249,39 @@ class TicketTag(Base):
     tag: Mapped[str] = mapped_column(String(200), primary_key=True)
 
     __table_args__ = (Index("ix_ticket_tags_tag", "tag"),)
+
+
+class TicketMessage(Base):
+    """A ticket's public messages (metrics.tickets.PublicMessage), for per-period message counts,
+    response times and per-agent replies."""
+
+    __tablename__ = "ticket_messages"
+
+    ticket_key: Mapped[str] = mapped_column(String(200), ForeignKey("tickets.key", ondelete="CASCADE"),
+                                            primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    role: Mapped[str] = mapped_column(String(10))
+    author: Mapped[str | None] = mapped_column(String(200))
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_ticket_messages_at", "at"),)
+
+
+class TicketSpan(Base):
+    """A stretch during which a ticket was unresolved (metrics.tickets.OpenSpan): backlog and
+    active tickets at any moment, resolutions and who resolved them."""
+
+    __tablename__ = "ticket_spans"
+
+    ticket_key: Mapped[str] = mapped_column(String(200), ForeignKey("tickets.key", ondelete="CASCADE"),
+                                            primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_ticket_spans_resolved", "resolved_at"),
+        Index("ix_ticket_spans_opened", "opened_at"),
+    )

@@ -18,13 +18,14 @@ from metrics.model import (
     Person,
     Priority,
     RemovalReason,
+    Role,
     Status,
     TicketEvent,
 )
-from metrics.tickets import Ticket, fold_ticket
+from metrics.tickets import OpenSpan, PublicMessage, Ticket, fold_ticket
 from storage.codec import event_from_json, event_to_json
 from storage.db import is_postgres
-from storage.tables import TicketEventRow, TicketRow, TicketTag
+from storage.tables import TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -100,7 +101,7 @@ def refresh(session: Session, keys: Iterable[str]) -> None:
 
 
 def store(session: Session, folded: Sequence[Ticket]) -> None:
-    """Write folded tickets and their tags (insert or replace)."""
+    """Write folded tickets with their tags, public messages and open spans (insert or replace)."""
     if not folded:
         return
     connection = session.connection()
@@ -109,11 +110,31 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
     upsert = statement.on_conflict_do_update(
         index_elements=["key"], set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "key"})
     connection.execute(upsert, [_row_values(t) for t in folded])
-    keys = [t.key for t in folded]
-    connection.execute(delete(TicketTag.__table__).where(TicketTag.__table__.c.ticket_key.in_(keys)))
-    tags = [{"ticket_key": t.key, "tag": tag[:200]} for t in folded for tag in dict.fromkeys(t.tags)]
+    keys = [t.key[:200] for t in folded]
+    for child in (TicketTag, TicketMessage, TicketSpan):
+        connection.execute(delete(child.__table__).where(child.__table__.c.ticket_key.in_(keys)))
+    tags = [{"ticket_key": t.key[:200], "tag": tag[:200]} for t in folded for tag in dict.fromkeys(t.tags)]
     if tags:
         connection.execute(_insert(session, TicketTag.__table__).on_conflict_do_nothing(), tags)
+    messages = [{"ticket_key": t.key[:200], "seq": i, "at": m.at, "role": m.role.value,
+                 "author": m.author[:200] if m.author else None, "wait_seconds": m.wait_seconds}
+                for t in folded for i, m in enumerate(t.messages)]
+    if messages:
+        connection.execute(TicketMessage.__table__.insert(), messages)
+    spans = [{"ticket_key": t.key[:200], "seq": i, "opened_at": s.opened_at, "resolved_at": s.resolved_at,
+              "resolved_by": s.resolved_by[:200] if s.resolved_by else None}
+             for t in folded for i, s in enumerate(t.open_spans)]
+    if spans:
+        connection.execute(TicketSpan.__table__.insert(), spans)
+
+
+def requester_key(t: Ticket) -> str | None:
+    """How one customer is found across tickets: the email, lower-cased, else the helpdesk's id."""
+    if t.requester is None:
+        return None
+    if t.requester.email:
+        return t.requester.email.strip().lower()[:320]
+    return f"{t.source}:{t.requester.id}"[:320] if t.requester.id else None
 
 
 def _person_columns(prefix: str, person: Person | None) -> dict[str, Any]:
@@ -146,21 +167,41 @@ def _row_values(t: Ticket) -> dict[str, Any]:
         "csat_agent_id": (t.csat_agent.id or t.csat_agent.name) if t.csat_agent else None,
         "rated_at": t.rated_at, "removed": t.removed.value if t.removed else None,
         "last_activity_at": t.last_activity_at, "time_suspect_events": t.time_suspect_events,
-        "agents": list(t.agents),
+        "agents": list(t.agents), "first_responder": t.first_responder, "requester_key": requester_key(t),
     }
 
 
 def get(session: Session, key: str) -> Ticket | None:
     """The stored ticket, as the metrics layer sees it."""
     row = session.get(TicketRow, key)
-    return None if row is None else _ticket(row)
+    return None if row is None else with_details(session, [row])[0]
+
+
+def with_details(session: Session, rows: Sequence[TicketRow]) -> list[Ticket]:
+    """Tickets with their messages and open spans, loaded in a few queries."""
+    keys = [r.key for r in rows]
+    messages: dict[str, list[PublicMessage]] = {k: [] for k in keys}
+    spans: dict[str, list[OpenSpan]] = {k: [] for k in keys}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        m = TicketMessage.__table__.c
+        for key, at, role, author, wait in session.execute(
+                select(m.ticket_key, m.at, m.role, m.author, m.wait_seconds)
+                .where(m.ticket_key.in_(chunk)).order_by(m.ticket_key, m.seq)):
+            messages[key].append(PublicMessage(at, Role(role), author, wait))
+        sp = TicketSpan.__table__.c
+        for key, opened, resolved, by in session.execute(
+                select(sp.ticket_key, sp.opened_at, sp.resolved_at, sp.resolved_by)
+                .where(sp.ticket_key.in_(chunk)).order_by(sp.ticket_key, sp.seq)):
+            spans[key].append(OpenSpan(opened, resolved, by))
+    return [_ticket(r, tuple(messages[r.key]), tuple(spans[r.key])) for r in rows]
 
 
 def _person(ident: str | None, name: str | None, email: str | None = None) -> Person | None:
     return Person(id=ident, name=name, email=email) if ident or name or email else None
 
 
-def _ticket(r: TicketRow) -> Ticket:
+def _ticket(r: TicketRow, messages: tuple[PublicMessage, ...] = (), spans: tuple[OpenSpan, ...] = ()) -> Ticket:
     return Ticket(
         source=r.source, ticket_id=r.ticket_id, created_at=r.created_at, created_at_known=r.created_at_known,
         subject=r.subject, channel=Channel(r.channel), channel_raw=r.channel_raw, status=Status(r.status),
@@ -179,13 +220,22 @@ def _ticket(r: TicketRow) -> Ticket:
         csat_score=r.csat_score, csat_comment=r.csat_comment,
         csat_agent=_person(r.csat_agent_id, None), rated_at=r.rated_at,
         removed=RemovalReason(r.removed) if r.removed else None, last_activity_at=r.last_activity_at,
-        time_suspect_events=r.time_suspect_events, agents=tuple(r.agents),
+        time_suspect_events=r.time_suspect_events, agents=tuple(r.agents), first_responder=r.first_responder,
+        messages=messages, open_spans=spans,
     )
 
 
 def all_tickets(session: Session) -> list[Ticket]:
     """Every ticket (for small summaries such as the demo's; metrics queries use SQL)."""
-    return [_ticket(r) for r in session.scalars(select(TicketRow).order_by(TicketRow.created_at))]
+    return with_details(session, list(session.scalars(select(TicketRow).order_by(TicketRow.created_at))))
+
+
+def refold_all(session: Session, *, batch: int = 500) -> int:
+    """Re-fold every ticket from its stored events (after a change to the fold or the schema)."""
+    keys = list(session.scalars(select(TicketRow.key).order_by(TicketRow.key)))
+    for start in range(0, len(keys), batch):
+        refresh(session, keys[start:start + batch])
+    return len(keys)
 
 
 def count(session: Session) -> int:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def run_processor(sessions: sessionmaker[Session], *, clock: Callable[[], datetime], stop: threading.Event,
-                  batch: int = 100, idle_seconds: float = 0.2) -> None:
+                  batch: int = 500, idle_seconds: float = 0.2) -> None:
     """Process pending deliveries until `stop` is set; errors are logged, never fatal."""
     while not stop.is_set():
         try:

@@ -1,0 +1,56 @@
+"""Per-agent numbers (docs/metrics.md, "Agents").
+
+Each measurement is credited to the agent who did the work: a reply to its author, a closed
+ticket to the assignee at the moment of resolution, a first response to the agent who wrote it,
+a rating to the agent the helpdesk names on it, else the ticket's assignee.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from metrics.model import Csat, Role
+from metrics.periods import Period
+from metrics.stats import median
+from metrics.tickets import Ticket
+
+Figures = dict[str, float | None]
+
+
+def agents(tickets: Sequence[Ticket], period: Period) -> dict[str, Figures]:
+    """Replies, tickets closed, conversations handled, CSAT and median first response per agent."""
+    replies: dict[str, int] = defaultdict(int)
+    handled: dict[str, set[str]] = defaultdict(set)
+    closed: dict[str, int] = defaultdict(int)
+    first_responses: dict[str, list[float]] = defaultdict(list)
+    ratings: dict[str, list[Csat]] = defaultdict(list)
+    for t in tickets:
+        for m in t.messages:
+            if m.role is Role.AGENT and m.author and period.contains(m.at):
+                replies[m.author] += 1
+                handled[m.author].add(t.key)
+        for span in t.resolved_between(period.start, period.end):
+            if span.resolved_by:
+                closed[span.resolved_by] += 1
+        if t.first_responder and t.first_response_at and period.contains(t.first_response_at):
+            first_responses[t.first_responder].append(t.first_response_seconds or 0.0)
+        rater = (t.csat_agent.id or t.csat_agent.name) if t.csat_agent else t.assignee_key
+        if t.csat and rater and t.rated_at and period.contains(t.rated_at):
+            ratings[rater].append(t.csat)
+    people = set(replies) | set(closed) | set(first_responses) | set(ratings)
+    return {who: {
+        "replies": float(replies[who]), "closed": float(closed[who]), "handled": float(len(handled[who])),
+        "csat": 100.0 * ratings[who].count(Csat.GOOD) / len(ratings[who]) if ratings[who] else None,
+        "ratings": float(len(ratings[who])), "frt_median": median(first_responses[who]),
+    } for who in sorted(people)}
+
+
+def agent_names(tickets: Sequence[Ticket]) -> dict[str, str]:
+    """Display names for agent ids, from the assignees and raters the helpdesk named."""
+    names: dict[str, str] = {}
+    for t in tickets:
+        for person in (t.assignee, t.csat_agent):
+            if person and person.id and person.name:
+                names[person.id] = person.name
+    return names

@@ -1,0 +1,203 @@
+"""Business hours and holidays (docs/metrics.md, "Business hours").
+
+A schedule is a set of shifts in the team's local wall time: several per day, and overnight
+shifts that end the next morning. A holiday closes the shifts that *start* on it; a night shift
+that began the evening before runs to its end. Wall times are turned into instants day by day
+with zoneinfo, so a shift across a DST change lasts the real time it lasted (a 01:00-04:00 shift
+is 2 h on spring-forward day and 4 h on fall-back day; a wall time skipped by the change means
+the first instant after the gap).
+
+`business_seconds(start, end)` adds up cached per-day totals (prefix sums per year), so a ticket
+that waited a year costs little more than one that waited a minute.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays as holiday_data
+
+from metrics.periods import local
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_EXAMPLE = "mon-fri 09:00-17:00; sat 10:00-14:00"
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One opening period in local wall time; `end <= start` runs past midnight (00:00-00:00 is 24 h)."""
+
+    weekday: int  # 0 = Monday
+    start: time
+    end: time
+
+    @property
+    def overnight(self) -> bool:
+        return self.end <= self.start
+
+
+@dataclass(frozen=True)
+class WeeklySchedule:
+    shifts: tuple[Shift, ...]
+
+    @classmethod
+    def always(cls) -> WeeklySchedule:
+        return cls(tuple(Shift(day, time(0), time(0)) for day in range(7)))
+
+    def on(self, weekday: int) -> tuple[Shift, ...]:
+        return tuple(s for s in self.shifts if s.weekday == weekday)
+
+
+def parse_schedule(text: str) -> WeeklySchedule:
+    """`mon-fri 08:00-12:00,13:00-17:00; sat 10:00-14:00`, `sun-thu 22:00-06:00`, `24/7`."""
+    cleaned = text.strip().lower()
+    if cleaned in ("24/7", "always"):
+        return WeeklySchedule.always()
+    shifts: list[Shift] = []
+    for part in (p.strip() for p in re.split(r"[;\n]", cleaned) if p.strip()):
+        days_text, _, times_text = part.partition(" ")
+        if not times_text.strip():
+            raise ValueError(f"business hours {part!r}: give times after the days, e.g. {_EXAMPLE}")
+        days = _days(days_text, part)
+        for span in (s.strip() for s in times_text.replace(" ", "").split(",") if s.strip()):
+            start, end = _span(span, part)
+            shifts += [Shift(day, start, end) for day in days]
+    if not shifts:
+        raise ValueError(f"business hours are empty; write them like {_EXAMPLE}")
+    return WeeklySchedule(tuple(shifts))
+
+
+def _day(word: str, part: str) -> int:
+    for index, (short, full) in enumerate(zip(DAY_NAMES, _FULL_NAMES, strict=True)):
+        if word in (short, full):
+            return index
+    raise ValueError(f"business hours {part!r}: {word!r} is not a day (mon, tue, … sun), e.g. {_EXAMPLE}")
+
+
+def _days(text: str, part: str) -> list[int]:
+    days: list[int] = []
+    for item in (i for i in text.split(",") if i):
+        first, dash, last = item.partition("-")
+        start = _day(first, part)
+        if not dash:
+            days.append(start)
+            continue
+        end = _day(last, part)
+        days += [(start + i) % 7 for i in range((end - start) % 7 + 1)]  # fri-mon wraps over the weekend
+    return list(dict.fromkeys(days))
+
+
+def _span(text: str, part: str) -> tuple[time, time]:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text)
+    if not match:
+        raise ValueError(f"business hours {part!r}: {text!r} is not a time range like 09:00-17:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h2 == 24 and m2 == 0:
+        h2 = 0  # 24:00 is the next midnight
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"business hours {part!r}: {text!r} is not a time of day")
+    return time(h1, m1), time(h2, m2)
+
+
+def holiday_dates(country: str, *, subdivision: str | None = None, years: Iterable[int],
+                  extra: Iterable[date] = ()) -> frozenset[date]:
+    """Public holidays of a country (and subdivision) from the `holidays` package, plus custom dates."""
+    try:
+        found = holiday_data.country_holidays(country.upper(), subdiv=subdivision, years=list(years))
+    except NotImplementedError:
+        raise ValueError(f"no public holidays known for {country!r} (use codes such as DE, US, GB)") from None
+    except Exception as exc:  # the package raises plain errors for unknown subdivisions
+        raise ValueError(f"holidays for {country!r}, subdivision {subdivision!r}: {exc}") from None
+    return frozenset(found) | frozenset(extra)
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    tz: ZoneInfo
+    schedule: WeeklySchedule
+    holidays: frozenset[date] = frozenset()
+
+    def __hash__(self) -> int:  # computed once: the day caches below look calendars up per call
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.tz, self.schedule, self.holidays))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.holidays
+
+    def is_open(self, moment: datetime) -> bool:
+        at = moment.timestamp()
+        day = moment.astimezone(self.tz).date()
+        return any(start <= at < end for start, end in _day_window(self, day))
+
+    def business_seconds(self, start: datetime, end: datetime) -> float:
+        """Seconds of business time in [start, end); 0 when end is not after start."""
+        if end <= start:
+            return 0.0
+        if not self.holidays and self.schedule == _ALWAYS:
+            return (end - start).total_seconds()
+        first, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
+        whole_years = sum(_year_prefix(self, year)[-1] for year in range(first.year, last.year))
+        return max(0.0, whole_years + _since_new_year(self, last, end) - _since_new_year(self, first, start))
+
+
+_ALWAYS = WeeklySchedule.always()
+
+
+@lru_cache(maxsize=4096)
+def _shift_instants(calendar: BusinessCalendar, day: date) -> tuple[tuple[float, float], ...]:
+    """The shifts that start on local `day`, as (start, end) POSIX timestamps; none on a holiday."""
+    if day in calendar.holidays:
+        return ()
+    out = []
+    for shift in calendar.schedule.on(day.weekday()):
+        start = local(day, calendar.tz, shift.start)
+        end = local(day + timedelta(days=1) if shift.overnight else day, calendar.tz, shift.end)
+        out.append((start.timestamp(), end.timestamp()))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _day_window(calendar: BusinessCalendar, day: date) -> tuple[tuple[float, float], ...]:
+    """Open stretches within local `day` (midnight to midnight), overlaps merged: its own shifts
+    and the morning part of the night shift that began the day before."""
+    lo, hi = local(day, calendar.tz).timestamp(), local(day + timedelta(days=1), calendar.tz).timestamp()
+    clipped = sorted((max(s, lo), min(e, hi)) for s, e in
+                     _shift_instants(calendar, day - timedelta(days=1)) + _shift_instants(calendar, day)
+                     if min(e, hi) > max(s, lo))
+    merged: list[tuple[float, float]] = []
+    for s, e in clipped:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return tuple(merged)
+
+
+def _open_until(calendar: BusinessCalendar, day: date, until: float | None = None) -> float:
+    return sum(max(0.0, min(e, until if until is not None else e) - s) for s, e in _day_window(calendar, day))
+
+
+@lru_cache(maxsize=256)
+def _year_prefix(calendar: BusinessCalendar, year: int) -> tuple[float, ...]:
+    """Business seconds from 1 January of `year` to the start of each day (one more entry: the year)."""
+    day, sums, total = date(year, 1, 1), [0.0], 0.0
+    while day.year == year:
+        total += _open_until(calendar, day)
+        sums.append(total)
+        day += timedelta(days=1)
+    return tuple(sums)
+
+
+def _since_new_year(calendar: BusinessCalendar, day: date, moment: datetime) -> float:
+    """Business seconds from 1 January of `day`'s year to `moment` (which falls on local `day`)."""
+    prefix = _year_prefix(calendar, day.year)[day.timetuple().tm_yday - 1]
+    return prefix + _open_until(calendar, day, moment.timestamp())

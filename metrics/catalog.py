@@ -1,0 +1,317 @@
+"""Every metric a user can ask for, and how a question is answered (docs/metrics.md).
+
+`answer(query, tickets, ...)` is the plain-Python reference: the tickets a storage query
+loaded for the period (and the comparison period) in, an `Answer` out. The grammar
+(bot/grammar.py) and `deskpulse ask` read the metric names, aliases and columns from `METRICS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from metrics import outcomes, response_times, satisfaction, volume
+from metrics.agents import agent_names, agents
+from metrics.compare import Better, Change
+from metrics.dimensions import Dimension, Filter, Segments, group_by
+from metrics.periods import Period, Unit, shift, start_of
+from metrics.sla import SlaTargets, Tier, csat_tier, frt_tier, parse_sla, sla
+from metrics.tags import TagReport, tags
+from metrics.tickets import Ticket
+
+if TYPE_CHECKING:
+    from metrics.business_hours import BusinessCalendar
+
+Figures = dict[str, float | None]
+
+
+class Kind(StrEnum):
+    DURATION = "duration"  # seconds
+    COUNT = "count"
+    PERCENT = "percent"
+    SCORE = "score"  # 1-5
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: Kind
+    better: Better = Better.NEITHER
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a metric needs besides tickets; `now` is an input, never read inside."""
+
+    now: datetime
+    calendar: BusinessCalendar | None = None
+    sla: SlaTargets = field(default_factory=lambda: parse_sla(""))
+    segments: Segments = field(default_factory=Segments)
+    tags_seen_before: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    title: str
+    aliases: tuple[str, ...]
+    columns: tuple[Column, ...]
+    compute: Callable[[Sequence[Ticket], Period, Context], Figures]
+    definition: str  # the heading in docs/metrics.md
+    example: str
+    # backlog is a state at a moment: "backlog last week" is the backlog at the end of last week
+    at_end: bool = False
+
+    @property
+    def headline(self) -> Column:
+        return self.columns[0]
+
+
+def _business_columns(calendar: BusinessCalendar | None, columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    if calendar is None:
+        return columns
+    return columns + tuple(Column(f"business_{c.key}", f"{c.label} (business hours)", c.kind, c.better)
+                           for c in columns if c.kind is Kind.DURATION)
+
+
+_LOW, _HIGH = Better.LOWER, Better.HIGHER
+D, N, P, S = Kind.DURATION, Kind.COUNT, Kind.PERCENT, Kind.SCORE
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("volume", "Volume", ("tickets", "new"), (
+        Column("new", "new tickets", N), Column("active", "active", N), Column("solved", "solved", N, _HIGH),
+        Column("reopened", "reopened", N, _LOW), Column("incoming", "incoming messages", N),
+        Column("outgoing", "agent replies", N)),
+        lambda ts, p, c: volume.volume(ts, p), "Volume", "volume this month"),
+    Metric("backlog", "Backlog", ("open", "queue"), (
+        Column("open", "unresolved tickets", N, _LOW), Column("under_1d", "under 1 day old", N),
+        Column("d1_3", "1-3 days old", N, _LOW), Column("d3_7", "3-7 days old", N, _LOW),
+        Column("over_7d", "over 7 days old", N, _LOW), Column("oldest_age", "oldest", D, _LOW)),
+        lambda ts, p, c: volume.backlog(ts, p.end), "Backlog", "backlog", at_end=True),
+    Metric("frt", "First response time", ("first-response", "first_response", "response-time", "firstresponse"), (
+        Column("median", "median", D, _LOW), Column("p90", "p90", D, _LOW), Column("mean", "mean", D, _LOW),
+        Column("count", "first responses", N)),
+        lambda ts, p, c: response_times.first_response_time(ts, p, c.calendar), "First response time",
+        "frt yesterday by channel"),
+    Metric("response", "Average response time", ("art", "replies", "reply-time"), (
+        Column("mean", "average", D, _LOW), Column("median", "median", D, _LOW), Column("p90", "p90", D, _LOW),
+        Column("count", "replies that ended a wait", N)),
+        lambda ts, p, c: response_times.response_time(ts, p, c.calendar), "Average response time",
+        "response last week"),
+    Metric("resolution", "Resolution time", ("resolution-time", "ttr", "solve-time"), (
+        Column("median", "median full resolution", D, _LOW), Column("p90", "p90 full resolution", D, _LOW),
+        Column("mean", "mean full resolution", D, _LOW), Column("count", "resolved tickets", N),
+        Column("first_median", "median first resolution", D, _LOW),
+        Column("first_p90", "p90 first resolution", D, _LOW), Column("first_mean", "mean first resolution", D, _LOW),
+        Column("replies_per_resolved", "agent replies per resolved ticket", N, _LOW)),
+        lambda ts, p, c: response_times.resolution_time(ts, p, c.calendar), "Resolution time",
+        "resolution 2026-10-01..2026-10-31 channel:email"),
+    Metric("csat", "CSAT", ("satisfaction", "happiness", "rating", "ratings"), (
+        Column("score", "CSAT (good ratings)", P, _HIGH), Column("ratings", "ratings", N),
+        Column("satisfied", "satisfied", N), Column("neutral", "neutral", N),
+        Column("unsatisfied", "unsatisfied", N, _LOW), Column("average", "average score", S, _HIGH)),
+        lambda ts, p, c: satisfaction.csat(ts, p), "CSAT", "csat last week"),
+    Metric("outcomes", "Resolution outcomes", ("one-touch", "onetouch", "fcr", "abandoned", "abandonment",
+                                                "automated", "automation", "self-service"), (
+        Column("one_touch", "one-touch", P, _HIGH), Column("abandoned", "abandoned", P, _LOW),
+        Column("automated", "automated", P), Column("reopened", "reopened", P, _LOW),
+        Column("resolved", "resolved tickets", N)),
+        lambda ts, p, c: outcomes.outcomes(ts, p), "Resolution outcomes", "one-touch last month"),
+    Metric("sla", "First-response SLA", ("breaches", "sla-breaches"), (
+        Column("attainment", "met", P, _HIGH), Column("breached", "breached", N, _LOW),
+        Column("met", "within target", N), Column("pending", "still within target, no reply yet", N)),
+        lambda ts, p, c: sla(ts, p, c.sla, now=c.now, calendar=c.calendar), "SLA", "sla yesterday by channel"),
+    Metric("agents", "Agents", ("agent", "team", "leaderboard"), (
+        Column("replies", "replies", N), Column("closed", "tickets closed", N), Column("handled", "conversations", N),
+        Column("csat", "CSAT", P, _HIGH), Column("ratings", "ratings", N), Column("frt_median", "median FRT", D, _LOW)),
+        lambda ts, p, c: _team(ts, p), "Agents", "agents last 7 days"),
+    Metric("tags", "Tags", ("tag", "types", "ticket-types", "topics"), (
+        Column("tickets", "tickets", N), Column("share", "share of new tickets", P)),
+        lambda ts, p, c: {"tickets": float(sum(p.contains(t.created_at) for t in ts if t.tags)), "share": None},
+        "Tags", "tags last month"),
+    Metric("level", "Service level", ("levels", "service-level", "tier", "tiers"), (
+        Column("frt_median", "median first response", D, _LOW), Column("csat_average", "average CSAT score", S, _HIGH)),
+        lambda ts, p, c: _level_figures(ts, p, c), "Service levels", "level"),
+    Metric("peak", "Peak hours", ("busiest", "hours", "heatmap"), (
+        Column("new", "new tickets", N),),
+        lambda ts, p, c: {"new": float(sum(p.contains(t.created_at) for t in ts))}, "Peak hours", "peak last 4 weeks"),
+)}
+
+
+def _team(tickets: Sequence[Ticket], period: Period) -> Figures:
+    per_agent = agents(tickets, period)
+    rated = sum(f["ratings"] or 0 for f in per_agent.values())
+    good = sum((f["csat"] or 0) * (f["ratings"] or 0) / 100 for f in per_agent.values())
+    return {"replies": sum(f["replies"] or 0 for f in per_agent.values()),
+            "closed": sum(f["closed"] or 0 for f in per_agent.values()),
+            "handled": float(len({t.key for t in tickets for m in t.messages
+                                  if m.role.value == "agent" and period.contains(m.at)})),
+            "csat": 100.0 * good / rated if rated else None, "ratings": rated,
+            "frt_median": response_times.first_response_time(tickets, period)["median"]}
+
+
+def _level_figures(tickets: Sequence[Ticket], period: Period, context: Context) -> Figures:
+    frt = response_times.first_response_time(tickets, period, context.calendar)
+    key = "business_median" if context.calendar is not None else "median"
+    return {"frt_median": frt[key], "csat_average": satisfaction.csat(tickets, period)["average"]}
+
+
+def find_metric(word: str) -> Metric | None:
+    word = word.lower()
+    return METRICS.get(word) or next((m for m in METRICS.values() if word in m.aliases), None)
+
+
+# --- questions and answers -------------------------------------------------------------
+
+
+class Compare(StrEnum):
+    PREVIOUS = "previous"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    metric: Metric
+    period: Period
+    group_by: Dimension | Unit | None = None
+    filters: tuple[Filter, ...] = ()
+    compare: Compare = Compare.PREVIOUS
+    customer: str | None = None
+
+    @property
+    def comparison(self) -> Period | None:
+        return comparison_period(self.period, self.compare)
+
+    @property
+    def span(self) -> tuple[datetime, datetime]:
+        """Everything the answer looks at, so storage loads the tickets once."""
+        starts, ends = [self.period.start], [self.period.end]
+        if self.comparison is not None:
+            starts.append(self.comparison.start)
+            ends.append(self.comparison.end)
+        return min(starts), max(ends)
+
+
+def comparison_period(period: Period, compare: Compare) -> Period | None:
+    if compare is Compare.NONE:
+        return None
+    if compare is Compare.PREVIOUS:
+        return period.previous()
+    unit = {Compare.WEEK: Unit.WEEK, Compare.MONTH: Unit.MONTH, Compare.YEAR: Unit.YEAR}[compare]
+    return period.shifted(unit, f"the same period last {unit.value}")
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    figures: Figures
+    previous: Figures | None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def change(self, column: Column) -> Change | None:
+        if self.previous is None:
+            return None
+        return Change(self.figures.get(column.key), self.previous.get(column.key), column.better)
+
+
+@dataclass(frozen=True)
+class Answer:
+    query: MetricQuery
+    columns: tuple[Column, ...]
+    total: Row
+    rows: list[Row]
+    tag_report: TagReport | None = None
+    busiest_grid: list[list[int]] | None = None
+    oldest: volume.OldestTicket | None = None
+
+
+def answer(query: MetricQuery, tickets: Sequence[Ticket], context: Context) -> Answer:
+    """Answer `query` from the tickets storage loaded for `query.span` (docs/metrics.md)."""
+    metric, period, previous = query.metric, query.period, query.comparison
+    chosen = [t for t in tickets if t.removed is None and all(f.matches(t, context.segments) for f in query.filters)]
+    names = agent_names(tickets)
+
+    def figures(group: Sequence[Ticket], span: Period | None) -> Figures | None:
+        return None if span is None else metric.compute(group, span, context)
+
+    columns = _business_columns(context.calendar, metric.columns) if metric.name in _HAS_BUSINESS else metric.columns
+    total = Row("all", "All", figures(chosen, period) or {}, figures(chosen, previous))
+    rows = _breakdown(query, chosen, context, names, figures)
+    extras: dict[str, object] = {}
+    if metric.name == "tags":
+        extras["tag_report"] = tags(chosen, period, previous or period.previous(),
+                                    seen_before=context.tags_seen_before)
+    if metric.name == "peak":
+        extras["busiest_grid"] = volume.peak_hours(chosen, period)
+    if metric.name == "backlog":
+        extras["oldest"] = volume.oldest_open(chosen, period.end)
+    return Answer(query, columns, total, rows, **extras)  # type: ignore[arg-type]
+
+
+_HAS_BUSINESS = {"frt", "response", "resolution"}
+
+
+def _breakdown(query: MetricQuery, tickets: Sequence[Ticket], context: Context, names: dict[str, str],
+               figures: Callable[[Sequence[Ticket], Period | None], Figures | None]) -> list[Row]:
+    metric, period, previous = query.metric, query.period, query.comparison
+    if metric.name == "agents":  # credited to who did the work, not to the assignee
+        now, before = agents(tickets, period), agents(tickets, previous) if previous else {}
+        return [Row(who, names.get(who, who), f, before.get(who)) for who, f in
+                sorted(now.items(), key=lambda item: (-(item[1]["replies"] or 0), item[0]))]
+    if metric.name == "level":
+        return _levels(tickets, query, context, figures)
+    if metric.name == "tags":
+        return []
+    if isinstance(query.group_by, Unit):
+        slices = _slices(period, query.group_by)
+        return [Row(p.start.isoformat(), p.label, figures(tickets, p) or {}, None) for p in slices]
+    if query.group_by is None:
+        return []
+    groups = group_by(tickets, query.group_by, context.segments)
+    rows = [Row(key, names.get(key, key) if query.group_by is Dimension.AGENT else key,
+                figures(group, period) or {}, figures(group, previous)) for key, group in groups.items()]
+    headline = metric.headline.key
+    return sorted(rows, key=lambda r: (-(r.figures.get(headline) or 0), r.key))
+
+
+def _levels(tickets: Sequence[Ticket], query: MetricQuery, context: Context,
+            figures: Callable[[Sequence[Ticket], Period | None], Figures | None]) -> list[Row]:
+    rows = []
+    for channel, group in sorted(group_by(tickets, Dimension.CHANNEL, context.segments).items()):
+        now, before = figures(group, query.period) or {}, figures(group, query.comparison)
+        tier = frt_tier(_channel(channel), now.get("frt_median"))
+        csat_level = csat_tier(now.get("csat_average"))
+        notes = {"frt_median": _tier_word(tier), "csat_average": _tier_word(csat_level)}
+        rows.append(Row(channel, channel, now, before, notes))
+    return rows
+
+
+def _channel(value: str):  # type: ignore[no-untyped-def]
+    from metrics.model import Channel
+
+    return Channel(value) if value in Channel.__members__.values() else Channel.OTHER
+
+
+def _tier_word(tier: Tier | None) -> str:
+    return tier.value if tier else "no data"
+
+
+def _slices(period: Period, unit: Unit) -> list[Period]:
+    """The period cut into whole hours, days, weeks or months (the first and last may be partial)."""
+    slices, start = [], period.start
+    while start < period.end:
+        end = min(shift(start_of(start, unit), unit, 1), period.end)
+        label = start.strftime("%Y-%m-%d %H:00" if unit is Unit.HOUR else "%Y-%m-%d")
+        slices.append(Period(start, end, label))
+        start = end
+        if len(slices) > 400:
+            raise ValueError(f"too many {unit.value}s to break down; choose a shorter period or a longer unit")
+    return slices

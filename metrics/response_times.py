@@ -1,0 +1,73 @@
+"""First response time, average response time and resolution time over a period
+(docs/metrics.md, "First response time", "Average response time", "Resolution time").
+
+Each measurement counts in the period in which it was completed: a first response in the period
+of the reply, a wait in the period of the reply that ended it, a resolution in the period of the
+resolution. With a business calendar the same measurements are also given in business time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from metrics.model import Role
+from metrics.periods import Period
+from metrics.stats import mean, median, percentile
+from metrics.tickets import Ticket
+
+if TYPE_CHECKING:
+    from metrics.business_hours import BusinessCalendar
+
+Figures = dict[str, float | None]
+
+
+def summary(values: Sequence[float], prefix: str = "") -> Figures:
+    """Median, mean, p90 and count, the four numbers every duration metric shows."""
+    return {f"{prefix}median": median(values), f"{prefix}mean": mean(values),
+            f"{prefix}p90": percentile(values, 0.9), f"{prefix}count": float(len(values))}
+
+
+def _with_business(spans: Sequence[tuple[datetime, float]], calendar: BusinessCalendar | None) -> Figures:
+    """Calendar figures for (end, seconds) measurements, plus business-time figures with a calendar."""
+    figures = summary([seconds for _, seconds in spans])
+    if calendar is not None:
+        business = [calendar.business_seconds(end - timedelta(seconds=seconds), end) for end, seconds in spans]
+        figures.update(summary(business, "business_"))
+    return figures
+
+
+def first_response_measurements(tickets: Sequence[Ticket], period: Period) -> list[tuple[datetime, float]]:
+    """(reply time, first response seconds) of each ticket first answered in the period."""
+    return [(t.first_response_at, t.first_response_seconds) for t in tickets
+            if t.first_response_at is not None and t.first_response_seconds is not None
+            and period.contains(t.first_response_at)]
+
+
+def first_response_time(tickets: Sequence[Ticket], period: Period,
+                        calendar: BusinessCalendar | None = None) -> Figures:
+    """First response time of the tickets first answered in the period."""
+    return _with_business(first_response_measurements(tickets, period), calendar)
+
+
+def response_time(tickets: Sequence[Ticket], period: Period, calendar: BusinessCalendar | None = None) -> Figures:
+    """Every wait of a customer for an agent that an agent reply ended in the period; the mean is
+    the average response time."""
+    waits = [(m.at, m.wait_seconds) for t in tickets for m in t.messages
+             if m.role is Role.AGENT and m.wait_seconds is not None and period.contains(m.at)]
+    return _with_business(waits, calendar)  # type: ignore[arg-type]
+
+
+def resolution_time(tickets: Sequence[Ticket], period: Period, calendar: BusinessCalendar | None = None) -> Figures:
+    """First resolution time of tickets first resolved in the period; full resolution time of
+    tickets resolved now whose last resolution fell in the period; replies per resolved ticket."""
+    first = [(t.first_resolved_at, t.first_resolution_seconds) for t in tickets
+             if t.first_resolved_at and t.first_resolution_seconds is not None and period.contains(t.first_resolved_at)]
+    full_tickets = [t for t in tickets if t.full_resolution_seconds is not None and t.last_resolved_at
+                    and period.contains(t.last_resolved_at)]
+    figures = {f"first_{k}": v for k, v in _with_business(first, calendar).items()}  # type: ignore[arg-type]
+    full = [(t.last_resolved_at, t.full_resolution_seconds) for t in full_tickets]
+    figures.update(_with_business(full, calendar))  # type: ignore[arg-type]
+    figures["replies_per_resolved"] = mean([t.agent_replies for t in full_tickets])
+    return figures

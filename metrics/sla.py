@@ -1,0 +1,125 @@
+"""First-response SLA and service-level tiers (docs/metrics.md, "SLA", "Service levels").
+
+SLA: each inbound ticket gets the first-response target of its channel and priority; it counts
+in the period in which it was created. Service levels grade a channel's median first response
+time (and the average CSAT score) on the five tiers of the source article (seed 002).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from metrics.durations import parse_duration
+from metrics.model import Channel, Priority
+from metrics.periods import Period
+from metrics.tickets import Ticket
+
+if TYPE_CHECKING:
+    from metrics.business_hours import BusinessCalendar
+
+Figures = dict[str, float | None]
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """First-response targets in seconds keyed by (channel or *, priority or *)."""
+
+    targets: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+    def target_for(self, ticket: Ticket) -> float | None:
+        channel, priority = ticket.channel.value, ticket.priority.value if ticket.priority else ANY
+        for key in ((channel, priority), (channel, ANY), (ANY, priority), (ANY, ANY)):
+            if key in self.targets:
+                return self.targets[key]
+        return None
+
+
+DEFAULT_SLA = "chat=5m;sms=5m;phone=5m;social=1h;email=24h;*=24h;*/urgent=1h"
+
+
+def parse_sla(text: str) -> SlaTargets:
+    """`chat=5m;email=4h;email/urgent=1h;*=24h`: channel[/priority]=duration, * for any."""
+    targets: dict[tuple[str, str], float] = {}
+    for part in (p.strip() for p in text.split(";") if p.strip()):
+        scope, sep, duration = part.partition("=")
+        channel, _, priority = scope.strip().lower().partition("/")
+        priority = priority or ANY
+        if not sep:
+            raise ValueError(f"SLA target {part!r} must look like chat=5m or email/urgent=1h")
+        if channel != ANY and channel not in Channel.__members__.values():
+            raise ValueError(f"SLA target {part!r}: unknown channel {channel!r} ({', '.join(Channel)})")
+        if priority != ANY and priority not in Priority.__members__.values():
+            raise ValueError(f"SLA target {part!r}: unknown priority {priority!r} ({', '.join(Priority)})")
+        targets[(channel, priority)] = parse_duration(duration)
+    return SlaTargets(targets)
+
+
+def sla(tickets: Sequence[Ticket], period: Period, targets: SlaTargets, *, now: datetime,
+        calendar: BusinessCalendar | None = None) -> Figures:
+    """Met, breached and pending first-response targets of inbound tickets created in the period."""
+    met = breached = pending = 0
+    for t in tickets:
+        target = targets.target_for(t)
+        if t.outbound or target is None or not period.contains(t.created_at):
+            continue
+        replied = t.first_response_at
+        waited = _seconds(calendar, t.created_at, replied or now)
+        if waited <= target and replied is None:
+            pending += 1
+        elif waited <= target:
+            met += 1
+        else:
+            breached += 1
+    decided = met + breached
+    return {"attainment": 100.0 * met / decided if decided else None, "met": float(met),
+            "breached": float(breached), "pending": float(pending)}
+
+
+def _seconds(calendar: BusinessCalendar | None, start: datetime, end: datetime) -> float:
+    if calendar is not None:
+        return calendar.business_seconds(start, end)
+    return max(0.0, (end - start).total_seconds())
+
+
+class Tier(StrEnum):
+    STELLAR = "stellar"
+    ABOVE_AVERAGE = "above average"
+    AVERAGE = "average"
+    BELOW_AVERAGE = "below average"
+    UNACCEPTABLE = "unacceptable"
+
+
+_MIN, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+# Upper bounds (exclusive) of the first four tiers; anything slower is unacceptable.
+FRT_TIERS: dict[str, tuple[float, float, float, float]] = {
+    "live": (1 * _MIN, 5 * _MIN, 20 * _MIN, 60 * _MIN),       # chat, SMS, phone
+    "email": (1 * _HOUR, 4 * _HOUR, 24 * _HOUR, 3 * _DAY),    # email, web forms, API, other
+    "social": (15 * _MIN, 4 * _HOUR, 24 * _HOUR, 3 * _DAY),
+}
+CSAT_TIERS = (4.95, 4.8, 4.0, 3.0)  # lower bounds of stellar .. below average, average score 1-5
+
+_FAMILY = {Channel.CHAT: "live", Channel.SMS: "live", Channel.PHONE: "live", Channel.SOCIAL: "social"}
+
+
+def channel_family(channel: Channel) -> str:
+    return _FAMILY.get(channel, "email")
+
+
+def frt_tier(channel: Channel, median_seconds: float | None) -> Tier | None:
+    """The tier of a channel's median first response time."""
+    if median_seconds is None:
+        return None
+    bounds = FRT_TIERS[channel_family(channel)]
+    return next((tier for tier, bound in zip(Tier, bounds, strict=False) if median_seconds < bound), Tier.UNACCEPTABLE)
+
+
+def csat_tier(average_score: float | None) -> Tier | None:
+    if average_score is None:
+        return None
+    return next((tier for tier, bound in zip(Tier, CSAT_TIERS, strict=False) if average_score >= bound),
+                Tier.UNACCEPTABLE)

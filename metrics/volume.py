@@ -1,0 +1,81 @@
+"""Volume, backlog and peak hours (docs/metrics.md, "Volume", "Backlog", "Peak hours")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from metrics.model import Role
+from metrics.periods import Period
+from metrics.tickets import Ticket
+
+Figures = dict[str, float | None]
+
+# Backlog age buckets: (key, upper bound in hours); the last one is open-ended.
+AGE_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("under_1d", 24), ("d1_3", 72), ("d3_7", 168), ("over_7d", float("inf")))
+
+
+def volume(tickets: Sequence[Ticket], period: Period) -> Figures:
+    """New, active, solved and reopened tickets; incoming and outgoing messages."""
+    start, end = period.start, period.end
+    new = active = solved = reopened = incoming = outgoing = 0
+    for t in tickets:
+        new += period.contains(t.created_at)
+        active += t.active_between(start, end)
+        solved += bool(t.resolved_between(start, end))
+        reopened += any(period.contains(s.opened_at) for s in t.open_spans[1:])
+        for m in t.messages:
+            if start <= m.at < end:
+                incoming += m.role is Role.CUSTOMER
+                outgoing += m.role is Role.AGENT
+    return {"new": new, "active": active, "solved": solved, "reopened": reopened,
+            "incoming": incoming, "outgoing": outgoing}
+
+
+@dataclass(frozen=True)
+class OldestTicket:
+    key: str
+    subject: str | None
+    age_seconds: float
+
+
+def backlog(tickets: Sequence[Ticket], at: datetime) -> Figures:
+    """Tickets unresolved at `at`, by age since creation, and the age of the oldest."""
+    figures: Figures = {"open": 0.0, **{key: 0.0 for key, _ in AGE_BUCKETS}, "oldest_age": None}
+    for t in tickets:
+        if not t.open_at(at):
+            continue
+        age = max(0.0, (at - t.created_at).total_seconds())
+        figures["open"] += 1  # type: ignore[operator]
+        bucket = next(key for key, hours in AGE_BUCKETS if age < hours * 3600)
+        figures[bucket] += 1  # type: ignore[operator]
+        figures["oldest_age"] = max(figures["oldest_age"] or 0.0, age)
+    return figures
+
+
+def oldest_open(tickets: Sequence[Ticket], at: datetime) -> OldestTicket | None:
+    open_now = [t for t in tickets if t.open_at(at)]
+    if not open_now:
+        return None
+    oldest = min(open_now, key=lambda t: (t.created_at, t.key))
+    return OldestTicket(oldest.key, oldest.subject, max(0.0, (at - oldest.created_at).total_seconds()))
+
+
+def peak_hours(tickets: Sequence[Ticket], period: Period) -> list[list[int]]:
+    """New tickets by weekday (0 = Monday) and local hour of creation: 7 rows of 24 counts."""
+    grid = [[0] * 24 for _ in range(7)]
+    for t in tickets:
+        if period.contains(t.created_at):
+            moment = t.created_at.astimezone(period.tz)
+            grid[moment.weekday()][moment.hour] += 1
+    return grid
+
+
+def busiest(grid: list[list[int]]) -> tuple[int, int, int] | None:
+    """(weekday, hour, tickets) of the busiest hour of the week; the earliest on a tie."""
+    best = max(((count, -day, -hour) for day, row in enumerate(grid) for hour, count in enumerate(row)), default=None)
+    if best is None or best[0] == 0:
+        return None
+    return -best[1], -best[2], best[0]
