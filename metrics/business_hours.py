@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -143,7 +143,7 @@ class BusinessCalendar:
         if end <= start:
             return 0.0
         if not self.holidays and self.schedule == _ALWAYS:
-            return (end - start).total_seconds()
+            return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
         first, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
         whole_years = sum(_year_prefix(self, year)[-1] for year in range(first.year, last.year))
         return max(0.0, whole_years + _since_new_year(self, last, end) - _since_new_year(self, first, start))

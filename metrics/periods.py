@@ -50,7 +50,7 @@ class Period:
 
     @property
     def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
+        return _real(self.start, self.end).total_seconds()
 
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
@@ -63,8 +63,9 @@ class Period:
     def previous(self) -> Period:
         """The period just before, of equal length in the team's calendar (docs/metrics.md, "Change")."""
         if self.unit is None:
-            length = self.end - self.start
-            return Period(self.start - length, self.start, f"the {_span_words(length)} before")
+            length = _real(self.start, self.end)
+            start = (self.start.astimezone(_UTC) - length).astimezone(self.tz)
+            return Period(start, self.start, f"the {_span_words(length)} before")
         start = shift(self.start, self.unit, -self.count)
         if self.to_date:  # this month so far -> the same stretch of last month
             end = min(_local_plus(start, _wall_elapsed(self.start, self.end)), self.start)
@@ -75,6 +76,14 @@ class Period:
         """The same stretch one `unit` earlier (same period last week, month or year)."""
         start, end = shift(self.start, unit, -1), shift(self.end, unit, -1)
         return replace(self, start=start, end=end, label=label)
+
+
+_UTC = ZoneInfo("UTC")
+
+
+def _real(start: datetime, end: datetime) -> timedelta:
+    """Elapsed time; subtracting two datetimes of one zone would give wall-clock time across DST."""
+    return end.astimezone(_UTC) - start.astimezone(_UTC)
 
 
 def local(day: date, tz: ZoneInfo, at: time = time()) -> datetime:

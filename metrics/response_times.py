@@ -9,7 +9,7 @@ resolution. With a business calendar the same measurements are also given in bus
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from metrics.model import Role
@@ -33,7 +33,8 @@ def _with_business(spans: Sequence[tuple[datetime, float]], calendar: BusinessCa
     """Calendar figures for (end, seconds) measurements, plus business-time figures with a calendar."""
     figures = summary([seconds for _, seconds in spans])
     if calendar is not None:
-        business = [calendar.business_seconds(end - timedelta(seconds=seconds), end) for end, seconds in spans]
+        business = [calendar.business_seconds(end.astimezone(UTC) - timedelta(seconds=seconds), end)
+                    for end, seconds in spans]
         figures.update(summary(business, "business_"))
     return figures
 

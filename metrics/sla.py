@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -32,8 +32,10 @@ class SlaTargets:
     targets: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def target_for(self, ticket: Ticket) -> float | None:
+        """The most specific target: channel and priority, then priority alone (urgent is urgent on
+        every channel), then channel alone, then the catch-all."""
         channel, priority = ticket.channel.value, ticket.priority.value if ticket.priority else ANY
-        for key in ((channel, priority), (channel, ANY), (ANY, priority), (ANY, ANY)):
+        for key in ((channel, priority), (ANY, priority), (channel, ANY), (ANY, ANY)):
             if key in self.targets:
                 return self.targets[key]
         return None
@@ -83,7 +85,7 @@ def sla(tickets: Sequence[Ticket], period: Period, targets: SlaTargets, *, now: 
 def _seconds(calendar: BusinessCalendar | None, start: datetime, end: datetime) -> float:
     if calendar is not None:
         return calendar.business_seconds(start, end)
-    return max(0.0, (end - start).total_seconds())
+    return max(0.0, (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds())
 
 
 class Tier(StrEnum):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from metrics.model import (
@@ -156,7 +156,8 @@ def _order(event: TicketEvent) -> tuple[datetime, int, str]:
 
 
 def _seconds(later: datetime, earlier: datetime) -> float:
-    return max(0.0, (later - earlier).total_seconds())
+    # In UTC: two datetimes of one named zone subtract as wall-clock time across DST.
+    return max(0.0, (later.astimezone(UTC) - earlier.astimezone(UTC)).total_seconds())
 
 
 def fold_ticket(events: Iterable[TicketEvent]) -> Ticket:

@@ -1,0 +1,119 @@
+"""Business hours and holidays (metrics/business_hours.py; docs/metrics.md, "Business hours")."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from metrics.business_hours import BusinessCalendar, WeeklySchedule, holiday_dates, parse_schedule
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+HOUR = 3600.0
+
+
+def berlin(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
+
+
+def hours(calendar: BusinessCalendar, start: str, end: str) -> float:
+    return calendar.business_seconds(berlin(start), berlin(end)) / HOUR
+
+
+OFFICE = BusinessCalendar(BERLIN, parse_schedule("mon-fri 09:00-17:00"))
+
+
+def test_a_ticket_over_the_weekend_waits_two_business_hours() -> None:
+    assert hours(OFFICE, "2026-11-20 16:00", "2026-11-23 10:00") == 2.0  # Friday 16:00 -> Monday 10:00
+
+
+def test_outside_hours_counts_nothing_and_reversed_spans_are_zero() -> None:
+    assert hours(OFFICE, "2026-11-21 10:00", "2026-11-22 18:00") == 0.0  # the weekend
+    assert hours(OFFICE, "2026-11-23 12:00", "2026-11-23 11:00") == 0.0
+
+
+def test_lunch_break_splits_a_day() -> None:
+    calendar = BusinessCalendar(BERLIN, parse_schedule("mon-fri 08:00-12:00,13:00-17:00"))
+    assert hours(calendar, "2026-11-23 11:00", "2026-11-23 14:00") == 2.0
+    assert not calendar.is_open(berlin("2026-11-23 12:30"))
+    assert calendar.is_open(berlin("2026-11-23 13:00"))
+
+
+def test_overnight_shift_runs_into_the_next_morning() -> None:
+    nights = BusinessCalendar(BERLIN, parse_schedule("sun-thu 22:00-06:00"))
+    assert hours(nights, "2026-11-22 21:00", "2026-11-23 08:00") == 8.0  # Sunday night
+    assert hours(nights, "2026-11-20 21:00", "2026-11-21 08:00") == 0.0  # no Friday night shift
+    assert hours(nights, "2026-11-27 00:00", "2026-11-27 08:00") == 6.0  # Thursday's shift ends Friday 06:00
+    assert nights.is_open(berlin("2026-11-24 03:00"))
+
+
+def test_a_holiday_closes_the_day_it_falls_on() -> None:
+    german = holiday_dates("DE", years=[2026])
+    assert date(2026, 12, 25) in german and date(2026, 12, 24) not in german
+    calendar = BusinessCalendar(BERLIN, parse_schedule("mon-fri 09:00-17:00"), german)
+    assert hours(calendar, "2026-12-24 09:00", "2026-12-28 10:00") == 9.0  # Thu 8 h, Fri 25th closed, Mon 1 h
+    assert calendar.is_holiday(date(2026, 12, 25)) and not calendar.is_open(berlin("2026-12-25 10:00"))
+
+
+def test_holidays_by_subdivision_and_custom_dates() -> None:
+    assert date(2026, 1, 6) in holiday_dates("DE", subdivision="BY", years=[2026])  # Epiphany in Bavaria
+    assert date(2026, 1, 6) not in holiday_dates("DE", subdivision="BE", years=[2026])
+    assert date(2026, 12, 24) in holiday_dates("DE", years=[2026], extra=[date(2026, 12, 24)])
+    with pytest.raises(ValueError, match="XX"):
+        holiday_dates("XX", years=[2026])
+
+
+def test_a_night_shift_begun_before_a_holiday_runs_to_its_end() -> None:
+    calendar = BusinessCalendar(BERLIN, parse_schedule("mon-sun 22:00-06:00"), frozenset({date(2026, 12, 25)}))
+    assert hours(calendar, "2026-12-24 22:00", "2026-12-26 06:00") == 8.0  # the 24th's night only
+
+
+def test_dst_days_last_the_real_time() -> None:
+    always = BusinessCalendar(BERLIN, WeeklySchedule.always(), frozenset({date(2000, 1, 1)}))  # no shortcut
+    assert hours(always, "2026-03-29 00:00", "2026-03-30 00:00") == 23.0
+    assert hours(always, "2026-10-25 00:00", "2026-10-26 00:00") == 25.0
+    early = BusinessCalendar(BERLIN, parse_schedule("sun 01:00-04:00"))
+    assert hours(early, "2026-03-29 00:00", "2026-03-30 00:00") == 2.0  # 02:00-03:00 does not exist
+    assert hours(early, "2026-10-25 00:00", "2026-10-26 00:00") == 4.0  # 02:00-03:00 happens twice
+    new_york = BusinessCalendar(NEW_YORK, parse_schedule("sun 00:00-24:00"))
+    start = datetime(2026, 3, 8, tzinfo=NEW_YORK)
+    assert new_york.business_seconds(start, start + timedelta(days=2)) / HOUR == 23.0
+
+
+def test_always_open_is_the_wall_clock() -> None:
+    always = BusinessCalendar(BERLIN, parse_schedule("24/7"))
+    start, end = berlin("2026-03-28 10:00"), berlin("2026-04-02 09:30")
+    assert always.business_seconds(start, end) == (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+
+
+def test_a_year_long_wait_is_counted_whole() -> None:
+    assert hours(OFFICE, "2025-11-23 00:00", "2026-11-23 00:00") == 52 * 5 * 8  # 52 weeks and a Sunday
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("mon-fro 09:00-17:00", "'fro'"),
+    ("mon-fri 9-17", "'9-17'"),
+    ("mon-fri 25:00-26:00", "not a time of day"),
+    ("mon-fri", "give times"),
+    ("", "empty"),
+])
+def test_unreadable_schedules_say_what_is_wrong(text: str, word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        parse_schedule(text)
+
+
+def test_matches_a_minute_by_minute_count() -> None:
+    """Random spans against a slow reference that steps through every minute."""
+    calendar = BusinessCalendar(BERLIN, parse_schedule("mon-fri 08:00-12:00,13:00-18:30; sat 22:00-02:00"),
+                                frozenset({date(2026, 3, 30)}))
+    rng = random.Random(11)
+    base = datetime(2026, 3, 26, tzinfo=UTC)  # spans the spring DST change and a holiday
+    for _ in range(25):
+        start = base + timedelta(minutes=rng.randrange(0, 6 * 24 * 60))
+        end = start + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
+        minutes = sum(calendar.is_open(start + timedelta(minutes=i)) for i in range(int((end - start).seconds / 60
+                                                                                    + (end - start).days * 1440)))
+        assert calendar.business_seconds(start, end) == pytest.approx(minutes * 60)
