@@ -4,8 +4,12 @@ A schedule is a set of shifts in the team's local wall time: several per day, an
 shifts that end the next morning. A holiday closes the shifts that *start* on it; a night shift
 that began the evening before runs to its end. Wall times are turned into instants day by day
 with zoneinfo, so a shift across a DST change lasts the real time it lasted (a 01:00-04:00 shift
-is 2 h on spring-forward day and 4 h on fall-back day; a wall time skipped by the change means
-the first instant after the gap).
+is 2 h on spring-forward day and 4 h on fall-back day). A wall time the change skips is read with
+the offset before the change (zoneinfo's fold=0), so it lands as far after the gap as it was inside
+it: in Berlin on 2026-03-29, 02:00 is 03:00 CEST and 02:30 is 03:30 CEST, so a 02:15-02:45 shift
+runs 03:15-03:45 and a 02:30-03:15 shift (whose start then reads after its end) counts nothing.
+A wall time that happens twice means its first occurrence (summer time). Moments must be
+time-zone aware; naive datetimes are refused rather than read in the machine's zone.
 
 `business_seconds(start, end)` adds up cached per-day totals (prefix sums per year), so a ticket
 that waited a year costs little more than one that waited a minute.
@@ -61,10 +65,13 @@ def parse_schedule(text: str) -> WeeklySchedule:
         return WeeklySchedule.always()
     shifts: list[Shift] = []
     for part in (p.strip() for p in re.split(r"[;\n]", cleaned) if p.strip()):
-        days_text, _, times_text = part.partition(" ")
-        if not times_text.strip():
+        first_digit = re.search(r"\d", part)
+        if first_digit is None:
             raise ValueError(f"business hours {part!r}: give times after the days, e.g. {_EXAMPLE}")
-        days = _days(days_text, part)
+        days_text, times_text = part[:first_digit.start()], part[first_digit.start():]
+        if not days_text.strip():
+            raise ValueError(f"business hours {part!r}: name the days before the times, e.g. {_EXAMPLE}")
+        days = _days(re.sub(r"\s*([,-])\s*", r"\1", days_text.strip()), part)
         for span in (s.strip() for s in times_text.replace(" ", "").split(",") if s.strip()):
             start, end = _span(span, part)
             shifts += [Shift(day, start, end) for day in days]
@@ -108,12 +115,15 @@ def _span(text: str, part: str) -> tuple[time, time]:
 def holiday_dates(country: str, *, subdivision: str | None = None, years: Iterable[int],
                   extra: Iterable[date] = ()) -> frozenset[date]:
     """Public holidays of a country (and subdivision) from the `holidays` package, plus custom dates."""
-    try:
-        found = holiday_data.country_holidays(country.upper(), subdiv=subdivision, years=list(years))
-    except NotImplementedError:
-        raise ValueError(f"no public holidays known for {country!r} (use codes such as DE, US, GB)") from None
-    except Exception as exc:  # the package raises plain errors for unknown subdivisions
-        raise ValueError(f"holidays for {country!r}, subdivision {subdivision!r}: {exc}") from None
+    known = holiday_data.list_supported_countries()
+    code = country.strip().upper()
+    if code not in known:
+        raise ValueError(f"no public holidays known for country {country!r} (use ISO codes such as DE, US, GB)")
+    subdivisions = {name.upper(): name for name in known[code]}  # the package spells a few in mixed case
+    if subdivision is not None and subdivision.strip().upper() not in subdivisions:
+        raise ValueError(f"{code} has no subdivision {subdivision!r} (known: {', '.join(known[code])})")
+    subdiv = subdivisions[subdivision.strip().upper()] if subdivision is not None else None
+    found = holiday_data.country_holidays(code, subdiv=subdiv, years=list(years))
     return frozenset(found) | frozenset(extra)
 
 
@@ -134,13 +144,13 @@ class BusinessCalendar:
         return day in self.holidays
 
     def is_open(self, moment: datetime) -> bool:
-        at = moment.timestamp()
+        at = _timestamp(moment)
         day = moment.astimezone(self.tz).date()
         return any(start <= at < end for start, end in _day_window(self, day))
 
     def business_seconds(self, start: datetime, end: datetime) -> float:
         """Seconds of business time in [start, end); 0 when end is not after start."""
-        if end <= start:
+        if _timestamp(end) <= _timestamp(start):  # same-zone datetimes compare by wall time, even across DST
             return 0.0
         if not self.holidays and self.schedule == _ALWAYS:
             return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
@@ -150,6 +160,12 @@ class BusinessCalendar:
 
 
 _ALWAYS = WeeklySchedule.always()
+
+
+def _timestamp(moment: datetime) -> float:
+    if moment.utcoffset() is None:  # a naive datetime would silently be read in the machine's zone
+        raise ValueError(f"business hours need time-zone-aware datetimes, got {moment.isoformat()}")
+    return moment.timestamp()
 
 
 @lru_cache(maxsize=4096)

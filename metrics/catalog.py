@@ -278,8 +278,14 @@ def _breakdown(query: MetricQuery, tickets: Sequence[Ticket], context: Context, 
     groups = group_by(tickets, query.group_by, context.segments)
     rows = [Row(key, names.get(key, key) if query.group_by is Dimension.AGENT else key,
                 figures(group, period) or {}, figures(group, previous)) for key, group in groups.items()]
+    rows = [r for r in rows if _has_data(r.figures) or _has_data(r.previous)]
     headline = metric.headline.key
     return sorted(rows, key=lambda r: (-(r.figures.get(headline) or 0), r.key))
+
+
+def _has_data(figures: Figures | None) -> bool:
+    """A group with nothing in either period (say, a channel seen only next month) is no row."""
+    return bool(figures) and any(v for v in figures.values())  # type: ignore[union-attr]
 
 
 def _levels(tickets: Sequence[Ticket], query: MetricQuery, context: Context,
@@ -287,6 +293,8 @@ def _levels(tickets: Sequence[Ticket], query: MetricQuery, context: Context,
     rows = []
     for channel, group in sorted(group_by(tickets, Dimension.CHANNEL, context.segments).items()):
         now, before = figures(group, query.period) or {}, figures(group, query.comparison)
+        if not (_has_data(now) or _has_data(before)):
+            continue
         tier = frt_tier(_channel(channel), now.get("frt_median"))
         csat_level = csat_tier(now.get("csat_average"))
         notes = {"frt_median": _tier_word(tier), "csat_average": _tier_word(csat_level)}

@@ -87,7 +87,9 @@ def _real(start: datetime, end: datetime) -> timedelta:
 
 
 def local(day: date, tz: ZoneInfo, at: time = time()) -> datetime:
-    """A local wall time as an instant; a time skipped by DST becomes the first instant after the gap."""
+    """A local wall time as an instant. A time skipped by DST is read with the offset before the
+    change (zoneinfo's fold=0): 02:30 on Berlin's spring-forward day is 03:30 summer time; a time
+    that happens twice means its first occurrence."""
     moment = datetime.combine(day, at, tzinfo=tz)
     round_trip = moment.astimezone(ZoneInfo("UTC")).astimezone(tz)
     return round_trip if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None) else moment

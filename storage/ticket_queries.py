@@ -35,7 +35,7 @@ def tickets_between(session: Session, start: datetime, end: datetime, *,
 def tags_seen_before(session: Session, moment: datetime) -> frozenset[str]:
     """Every tag carried by a ticket created before `moment` ("new tags" are the others)."""
     query = (select(TicketTag.tag).join(TicketRow, TicketRow.key == TicketTag.ticket_key)
-             .where(TicketRow.created_at < moment).distinct())
+             .where(TicketRow.created_at < moment, TicketRow.removed.is_(None)).distinct())
     return frozenset(session.scalars(query))
 
 

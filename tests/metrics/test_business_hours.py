@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from metrics.business_hours import BusinessCalendar, WeeklySchedule, holiday_dates, parse_schedule
+from metrics.business_hours import BusinessCalendar, Shift, WeeklySchedule, holiday_dates, parse_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -117,3 +117,89 @@ def test_matches_a_minute_by_minute_count() -> None:
         minutes = sum(calendar.is_open(start + timedelta(minutes=i)) for i in range(int((end - start).seconds / 60
                                                                                     + (end - start).days * 1440)))
         assert calendar.business_seconds(start, end) == pytest.approx(minutes * 60)
+
+
+def test_a_wall_time_skipped_by_dst_is_read_with_the_offset_before_the_change() -> None:
+    late_start = BusinessCalendar(BERLIN, parse_schedule("sun 02:30-05:00"))
+    assert hours(late_start, "2026-03-29 00:00", "2026-03-30 00:00") == 1.5  # 02:30 reads as 03:30 CEST
+    in_the_gap = BusinessCalendar(BERLIN, parse_schedule("sun 02:15-02:45"))
+    assert hours(in_the_gap, "2026-03-29 00:00", "2026-03-30 00:00") == 0.5  # runs 03:15-03:45 CEST
+    across_the_gap = BusinessCalendar(BERLIN, parse_schedule("sun 02:30-03:15"))
+    assert hours(across_the_gap, "2026-03-29 00:00", "2026-03-30 00:00") == 0.0  # 03:30 start, 03:15 end
+    twice = BusinessCalendar(BERLIN, parse_schedule("sun 02:30-05:00"))
+    assert hours(twice, "2026-10-25 00:00", "2026-10-26 00:00") == 3.5  # from the first 02:30 (summer time)
+
+
+def test_new_york_fall_back_day_has_25_hours() -> None:
+    new_york = BusinessCalendar(NEW_YORK, parse_schedule("sun 00:00-24:00; sun 01:00-02:00"))  # overlap: union
+    start = datetime(2026, 10, 31, tzinfo=NEW_YORK)
+    assert new_york.business_seconds(start, start + timedelta(days=3)) / HOUR == 25.0
+
+
+def test_is_open_reads_any_time_zone() -> None:
+    assert OFFICE.is_open(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # 09:00 in Berlin
+    assert not OFFICE.is_open(datetime(2026, 11, 23, 16, 0, tzinfo=UTC))  # 17:00 in Berlin: closed
+    assert not OFFICE.is_open(datetime(2026, 11, 23, 2, 59, tzinfo=NEW_YORK))  # 08:59 in Berlin
+
+
+def test_a_span_in_the_repeated_hour_counts_real_time() -> None:
+    always = BusinessCalendar(BERLIN, WeeklySchedule.always())
+    summer = datetime(2026, 10, 25, 2, 45, tzinfo=BERLIN)
+    winter = datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=BERLIN)  # half an hour later, on the second pass
+    assert always.business_seconds(summer, winter) == 30 * 60
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(ValueError, match="time-zone-aware"):
+        OFFICE.business_seconds(datetime(2026, 11, 23, 9), datetime(2026, 11, 23, 10))
+    with pytest.raises(ValueError, match="time-zone-aware"):
+        OFFICE.is_open(datetime(2026, 11, 23, 9))
+
+
+def test_schedules_read_as_people_write_them() -> None:
+    weekdays = parse_schedule("mon-fri 09:00-17:00")
+    assert parse_schedule("Monday - Friday 09:00-17:00") == weekdays
+    assert parse_schedule("mon, wed, fri 09:00-17:00") == parse_schedule("mon,wed,fri 09:00-17:00")
+    assert parse_schedule("24/7") == WeeklySchedule.always()
+    with pytest.raises(ValueError, match="name the days"):
+        parse_schedule("09:00-17:00")
+
+
+def test_unknown_holiday_regions_are_named() -> None:
+    assert holiday_dates("de", subdivision="by", years=[2026]) == holiday_dates("DE", subdivision="BY", years=[2026])
+    with pytest.raises(ValueError, match="country 'XX'"):
+        holiday_dates("XX", years=[2026])
+    with pytest.raises(ValueError, match="DE has no subdivision 'XY'"):
+        holiday_dates("DE", subdivision="XY", years=[2026])
+
+
+def _open_by_the_wall_clock(calendar: BusinessCalendar, moment: datetime) -> bool:
+    """The rule read off a wall clock: a shift of today since its start, or last night's still running."""
+    wall = moment.astimezone(calendar.tz)
+    today, now = wall.date(), wall.time().replace(tzinfo=None, fold=0)
+    yesterday = today - timedelta(days=1)
+    for s in calendar.schedule.shifts:
+        overnight = s.end <= s.start
+        started_today = s.weekday == today.weekday() and not calendar.is_holiday(today) and s.start <= now
+        if started_today and (overnight or now < s.end):
+            return True
+        if overnight and s.weekday == yesterday.weekday() and not calendar.is_holiday(yesterday) and now < s.end:
+            return True
+    return False
+
+
+def test_random_schedules_match_the_wall_clock_minute_by_minute() -> None:
+    """Independent of the implementation's instants; shift edges avoid 01:00-03:00, where DST repeats or skips."""
+    edges = [time(h, m) for h in [0, *range(3, 24)] for m in (0, 15, 30, 45)]
+    zones = [BERLIN, NEW_YORK, ZoneInfo("Australia/Sydney"), ZoneInfo("Asia/Kolkata")]
+    around = [datetime(2026, 3, 26, tzinfo=UTC), datetime(2026, 10, 29, tzinfo=UTC), datetime(2026, 12, 29, tzinfo=UTC)]
+    rng = random.Random(7)
+    for _ in range(40):
+        shifts = tuple(Shift(rng.randrange(7), rng.choice(edges), rng.choice(edges)) for _ in range(rng.randint(1, 5)))
+        base = rng.choice(around)
+        closed = frozenset((base + timedelta(days=rng.randrange(-1, 5))).date() for _ in range(rng.randint(0, 2)))
+        calendar = BusinessCalendar(rng.choice(zones), WeeklySchedule(shifts), closed)
+        start = base + timedelta(minutes=rng.randrange(0, 3 * 1440))
+        minutes = rng.randrange(0, 3 * 1440)
+        expected = 60 * sum(_open_by_the_wall_clock(calendar, start + timedelta(minutes=i)) for i in range(minutes))
+        assert calendar.business_seconds(start, start + timedelta(minutes=minutes)) == pytest.approx(expected)
