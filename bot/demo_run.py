@@ -10,15 +10,19 @@ from typing import Any
 
 import click
 
+from bot.ask import ask
 from bot.demo import demo_history
+from bot.render.terminal import answer_lines
 from bot.runtime import Database, open_database, utc_now
 from bot.settings import Settings
 from bot.text import overview_lines
+from metrics.catalog import Answer
 from metrics.overview import overview
 from storage import tickets
 from storage.db import unit_of_work
 from storage.ingest.adapters.deskpulse import sign
-from storage.ingest.pipeline import Answer, Request, process_all, receive, store_many
+from storage.ingest.pipeline import Answer as Delivered
+from storage.ingest.pipeline import Request, process_all, receive, store_many
 
 DEMO_SECRET = "deskpulse-demo-secret"  # used only when DESKPULSE_WEBHOOK_SECRET is not set
 _GROUP = 1000
@@ -37,15 +41,29 @@ def run_demo(settings: Settings, *, days: int, seed: int) -> None:
         with database.sessions() as session:
             summary = overview(tickets.all_tickets(session), tz=settings.zone)
         click.echo("\n".join(overview_lines(summary, timezone=settings.timezone)))
+        _answer_examples(database, settings)
         click.echo("\nLook at one ticket: deskpulse ticket deskpulse:10001")
+        click.echo('Ask your own: deskpulse ask "csat last week by agent" (deskpulse ask help lists the words)')
     finally:
         database.close()
+
+
+EXAMPLE_QUESTIONS = ("frt yesterday by channel", "csat last week", "backlog")
+
+
+def _answer_examples(database: Database, settings: Settings) -> None:
+    """What a lead would type in Slack, answered the same way `deskpulse ask` does."""
+    for question in EXAMPLE_QUESTIONS:
+        click.echo(f"\n$ deskpulse ask {question}")
+        result = ask(database.sessions, settings, question, now=utc_now())
+        assert isinstance(result, Answer), "the examples are metric questions"
+        click.echo("\n".join(answer_lines(result)))
 
 
 def _fill(database: Database, settings: Settings, *, days: int, seed: int) -> None:
     secret = settings.webhook_secret_values().get("deskpulse", DEMO_SECRET)
     history = list(demo_history(end=utc_now(), days=days, seed=seed))
-    pending: list[Answer] = []
+    pending: list[Delivered] = []
     label = f"sending {days} days of a demo team's tickets through the webhook pipeline"
     with click.progressbar(history, label=label, file=sys.stderr) as bar:
         for ticket in bar:
@@ -57,7 +75,7 @@ def _fill(database: Database, settings: Settings, *, days: int, seed: int) -> No
     _store_and_process(database, pending)
 
 
-def _signed_answer(body: dict[str, Any], secret: str, max_age: int) -> Answer:
+def _signed_answer(body: dict[str, Any], secret: str, max_age: int) -> Delivered:
     """The delivery as the helpdesk would have sent it, received when its last event happened."""
     raw = json.dumps(body).encode()
     received_at = max(datetime.fromisoformat(e["occurred_at"]) for e in _events(body))
@@ -76,7 +94,7 @@ def _events(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from body.get("events", [body])
 
 
-def _store_and_process(database: Database, answers: Sequence[Answer]) -> None:
+def _store_and_process(database: Database, answers: Sequence[Delivered]) -> None:
     if answers:
         with unit_of_work(database.sessions) as session:
             store_many(session, answers)

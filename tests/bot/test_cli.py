@@ -80,3 +80,37 @@ def test_imported_deliveries_are_authenticated_at_their_receipt_time(run, tmp_pa
     output = run("deliveries", "import", str(archive))
     assert "processed 1" in output
     assert "line 2: refused" in output
+
+
+def test_ask_answers_with_the_change_and_the_exact_bounds(run) -> None:  # type: ignore[no-untyped-def]
+    monday = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)  # START, a Monday
+    stories = [Story("4001", monday).opened("chat").customer("+0m").agent("+4m", "Bo").solved("+20m"),
+               Story("4002", monday).opened("email").customer("+0m").agent("+2h", "Bo"),
+               Story("4003", monday - timedelta(days=7)).opened("chat").customer("+0m").agent("+10m", "Bo")]
+    history = Path("history.jsonl")
+    history.write_text("".join(json.dumps(e) + "\n" for s in stories for e in s.events))
+    run("import", str(history))
+    text = run("ask", "frt", "last", "week", "by", "channel", "--at", "2026-10-12T09:00:00+00:00")
+    assert "First response time: last week" in text
+    assert "Mon 05 Oct 2026 00:00 → Mon 12 Oct 2026 00:00 (UTC, end excluded)" in text
+    answer = json.loads(run("ask", "frt last week by channel", "--json", "--at", "2026-10-12T09:00:00+00:00"))
+    assert answer["total"]["values"]["median"] == pytest.approx((4 + 120) / 2 * 60)
+    chat = next(r for r in answer["rows"] if r["key"] == "chat")
+    assert chat["values"]["median"] == 240 and chat["previous"]["median"] == 600
+    assert chat["change"]["median"]["good"] is True
+    assert answer["period"]["timezone"] == "UTC" and answer["definition"] == "docs/metrics.md#First response time"
+
+
+def test_ask_explains_an_unreadable_question(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    result = CliRunner().invoke(cli, ["ask", "frt", "last", "week", "by", "chanel"])
+    assert result.exit_code == 2
+    assert "I can't break down by `chanel`. Did you mean `channel`?" in result.output
+    assert "Traceback" not in result.output
+    assert "csat last week" in CliRunner().invoke(cli, ["ask", "help"]).output
+
+
+def test_demo_ends_by_answering_example_questions(run) -> None:  # type: ignore[no-untyped-def]
+    text = run("demo", "--days", "3")
+    assert "$ deskpulse ask frt yesterday by channel" in text and "First response time: yesterday" in text
+    assert "$ deskpulse ask backlog" in text and "unresolved tickets" in text
