@@ -32,6 +32,5 @@ def answer_query(sessions: sessionmaker[Session], settings: Settings, query: Met
         tickets = ticket_queries.tickets_between(session, start, end, channels=channels)
         seen = (ticket_queries.tags_seen_before(session, query.period.start)
                 if query.metric.name == "tags" else frozenset())
-    first_year = min((t.created_at.year for t in tickets), default=start.year)
-    context = replace(settings.metric_context(now, range(first_year, end.year + 1)), tags_seen_before=seen)
+    context = replace(settings.metric_context(now), tags_seen_before=seen)
     return answer(query, tickets, context)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from metrics.catalog import METRICS, Compare, MetricQuery, find_metric
 from metrics.dimensions import Dimension, Filter
-from metrics.model import Channel
+from metrics.model import Channel, Priority
 from metrics.periods import Period, Unit, calendar_period, day_range, last_units, local, start_of
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -135,7 +135,8 @@ class _Reader:
             return False
         if len(self.words) < 2:
             raise QueryError("by", "Say what to break it down by.", example=f"{self.metric} last week by channel")
-        word = self.words[1].lower().rstrip("s") if self.words[1].lower() not in DIMENSIONS else self.words[1].lower()
+        word = self.words[1].lower()
+        word = word if word in DIMENSIONS else word.removesuffix("s")  # by channels, by days
         if word not in DIMENSIONS:
             raise QueryError(self.words[1], f"I can't break down by `{self.words[1]}`.",
                              suggestion=_close(self.words[1], list(DIMENSIONS)),
@@ -178,8 +179,6 @@ class _Reader:
         return False
 
     def _check_value(self, dimension: Dimension, value: str, word: str) -> None:
-        from metrics.model import Priority
-
         allowed = {Dimension.CHANNEL: [c.value for c in Channel], Dimension.PRIORITY: [p.value for p in Priority]}
         if dimension in allowed and value.lower() not in allowed[dimension]:
             raise QueryError(word, f"`{value}` is not a {dimension.value} ({', '.join(allowed[dimension])}).",

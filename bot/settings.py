@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -123,18 +123,15 @@ class Settings(BaseSettings):
     def first_weekday(self) -> int:
         return WEEKDAYS.index(self.week_start)
 
-    def calendar(self, years: Iterable[int]) -> BusinessCalendar | None:
-        """The business calendar for the given years; None when no business hours are set."""
+    def calendar(self) -> BusinessCalendar | None:
+        """The business calendar; None when no business hours are set."""
         if not self.business_hours:
             return None
-        holidays = frozenset(_extra_dates(self.holidays_extra))
-        if self.holidays_country:
-            holidays |= holiday_dates(self.holidays_country, subdivision=self.holidays_subdivision or None,
-                                      years=years)
-        return BusinessCalendar(self.zone, parse_schedule(self.business_hours), holidays)
+        return _calendar(self.timezone, self.business_hours, self.holidays_country, self.holidays_subdivision,
+                         self.holidays_extra)
 
-    def metric_context(self, now: datetime, years: Iterable[int]) -> Context:
-        return Context(now=now, calendar=self.calendar(years), sla=parse_sla(self.sla_targets),
+    def metric_context(self, now: datetime) -> Context:
+        return Context(now=now, calendar=self.calendar(), sla=parse_sla(self.sla_targets),
                        segments=parse_segments(self.segments))
 
     def webhook_secret_values(self) -> dict[str, str]:
@@ -164,6 +161,18 @@ class _WebhookSecrets(PydanticBaseSettingsSource):
         secrets = {m.group(1).lower(): value for name, value in variables.items()
                    if value and (m := _SECRET_VARIABLE.fullmatch(name))}
         return {"webhook_secrets": secrets} if secrets else {}
+
+
+HOLIDAY_YEARS = range(2000, 2051)
+
+
+@lru_cache(maxsize=8)
+def _calendar(timezone: str, hours: str, country: str, subdivision: str, extra: str) -> BusinessCalendar:
+    """One calendar object per configuration: its day caches are found by identity, query after query."""
+    holidays = frozenset(_extra_dates(extra))
+    if country:
+        holidays |= holiday_dates(country, subdivision=subdivision or None, years=HOLIDAY_YEARS)
+    return BusinessCalendar(ZoneInfo(timezone), parse_schedule(hours), holidays)
 
 
 def _extra_dates(text: str) -> list[date]:

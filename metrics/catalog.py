@@ -17,6 +17,7 @@ from metrics import outcomes, response_times, satisfaction, volume
 from metrics.agents import agent_names, agents
 from metrics.compare import Better, Change
 from metrics.dimensions import Dimension, Filter, Segments, group_by
+from metrics.model import Channel, Role
 from metrics.periods import Period, Unit, shift, start_of
 from metrics.sla import SlaTargets, Tier, csat_tier, frt_tier, parse_sla, sla
 from metrics.tags import TagReport, tags
@@ -149,7 +150,7 @@ def _team(tickets: Sequence[Ticket], period: Period) -> Figures:
     return {"replies": sum(f["replies"] or 0 for f in per_agent.values()),
             "closed": sum(f["closed"] or 0 for f in per_agent.values()),
             "handled": float(len({t.key for t in tickets for m in t.messages
-                                  if m.role.value == "agent" and period.contains(m.at)})),
+                                  if m.role is Role.AGENT and period.contains(m.at)})),
             "csat": 100.0 * good / rated if rated else None, "ratings": rated,
             "frt_median": response_times.first_response_time(tickets, period)["median"]}
 
@@ -302,9 +303,7 @@ def _levels(tickets: Sequence[Ticket], query: MetricQuery, context: Context,
     return rows
 
 
-def _channel(value: str):  # type: ignore[no-untyped-def]
-    from metrics.model import Channel
-
+def _channel(value: str) -> Channel:
     return Channel(value) if value in Channel.__members__.values() else Channel.OTHER
 
 

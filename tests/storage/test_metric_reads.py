@@ -131,7 +131,7 @@ def test_stored_answers_equal_the_reference(store: Any, plans: list[tuple[Any, .
         query = parse_query(text, now=NOW, tz=BERLIN)
         assert isinstance(query, MetricQuery)
         stored = answer_query(sessions, config, query, now=NOW)
-        context = config.metric_context(NOW, range(2026, 2027))
+        context = config.metric_context(NOW)
         seen = frozenset(tag for t in reference if t.created_at < query.period.start and t.removed is None
                          for tag in t.tags)
         expected = answer(query, reference, context.__class__(**{**vars(context), "tags_seen_before": seen}))

@@ -1,0 +1,95 @@
+"""Query benchmark: every metric over periods from a day to a year, with and without a breakdown.
+
+    python bench/query.py --url sqlite:///big.db                # a database bench/dataset.py filled
+    python bench/query.py --db sqlite --days 60 --per-day 2000  # generate a fresh one first
+
+Each question is answered the way `deskpulse ask` answers it (bot.ask.answer_query: load the
+tickets the period needs, compute with metrics/) several times; prints p50/p95 latency per
+question and the process's peak RSS. Target (issue 3): p95 <= 250 ms per query, peak RSS <= 300 MB,
+and a query's cost independent of the history outside its period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dataset import load  # noqa: E402
+from bench.ingest import fresh_database  # noqa: E402
+from bot.ask import answer_query  # noqa: E402
+from bot.grammar import parse_query  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from metrics.catalog import METRICS, MetricQuery  # noqa: E402
+from storage.db import make_engine, make_sessions  # noqa: E402
+
+PERIODS = ["yesterday", "last week", "last month", "last quarter", "last year"]
+
+
+def questions(periods: list[str], breakdown: bool) -> list[str]:
+    asked = [f"{name} {period}" for name in METRICS for period in periods]
+    if breakdown:
+        asked += [f"{name} {period} by channel" for name in METRICS for period in periods
+                  if name not in ("agents", "tags", "level")]
+    return asked
+
+
+def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: bool, budget: float) -> None:
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    settings = Settings(database_url=url, business_hours="mon-fri 08:00-18:00")
+    print(f"{'question':<40} {'p50 ms':>9} {'p95 ms':>9}")
+    slow = 0
+    for text in questions(periods, breakdown):
+        query = parse_query(text, now=now, tz=settings.zone)
+        assert isinstance(query, MetricQuery)
+        timings: list[float] = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            answer_query(sessions, settings, query, now=now)
+            timings.append((time.perf_counter() - started) * 1000)
+            if timings[-1] > budget * 1000:
+                break  # one slow run says enough; the table shows it
+        p95 = sorted(timings)[max(0, round(0.95 * len(timings)) - 1)]
+        slow += p95 > 250
+        print(f"{text:<40} {statistics.median(timings):>9.1f} {p95:>9.1f}", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS {peak:,.0f} MB · {slow} questions over the 250 ms p95 target")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a database filled by bench/dataset.py")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], help="generate a fresh database of this kind")
+    parser.add_argument("--postgres-url", default="postgresql+psycopg://127.0.0.1:5432/test")
+    parser.add_argument("--days", type=int, default=1095)
+    parser.add_argument("--per-day", type=int, default=2000)
+    parser.add_argument("--end", default="2026-11-23T00:00:00+00:00")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--periods", default=",".join(PERIODS), help="comma-separated period words")
+    parser.add_argument("--no-breakdown", action="store_true")
+    parser.add_argument("--budget", type=float, default=5.0, help="stop repeating a question slower than this (s)")
+    args = parser.parse_args()
+    end = datetime.fromisoformat(args.end).astimezone(UTC)
+    url = args.url
+    if url is None:
+        if args.db is None:
+            parser.error("give --url or --db")
+        url = fresh_database(args.db, args.postgres_url) if args.db == "postgres" else \
+            f"sqlite:///{tempfile.mkdtemp(prefix='deskpulse-query-')}/bench.db"
+        load(url, days=args.days, per_day=args.per_day, seed=2026, end=end)
+    run(url, now=end.replace(hour=9), repeat=args.repeat, periods=args.periods.split(","),
+        breakdown=not args.no_breakdown, budget=args.budget)
+
+
+if __name__ == "__main__":
+    main()
