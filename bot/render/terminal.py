@@ -17,7 +17,8 @@ def answer_lines(a: Answer) -> list[str]:
     q = a.query
     if q.metric.at_end:  # a state at a moment, not a count over a period
         tz = q.period.tz
-        lines = [f"{q.metric.title} at {moment(q.period.end, tz)} ({tz.key}), the end of {q.period.label}"]
+        when = "now" if q.period.to_date else f"the end of {q.period.label}"
+        lines = [f"{q.metric.title} at {moment(q.period.end, tz)} ({tz.key}), {when}"]
         if q.comparison is not None:
             lines.append(f"  compared with {moment(q.comparison.end, tz)}")
     else:
