@@ -31,6 +31,6 @@ def answer_query(sessions: sessionmaker[Session], settings: Settings, query: Met
     with sessions() as session:
         tickets = ticket_queries.tickets_between(session, start, end, channels=channels)
         seen = (ticket_queries.tags_seen_before(session, query.period.start)
-                if query.metric.name == "tags" else frozenset())
+                if query.metric.needs_tag_history else frozenset())
     context = replace(settings.metric_context(now), tags_seen_before=seen)
     return answer(query, tickets, context)

@@ -20,6 +20,7 @@ from metrics.periods import Period, Unit, calendar_period, day_range, last_units
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_PERIOD = "last 7 days"
+EXAMPLE = "csat last week"
 
 
 class QueryError(ValueError):
@@ -98,7 +99,7 @@ def parse_query(text: str, *, now: datetime, tz: ZoneInfo, week_start: int = 0) 
     clock = Clock(now, tz, week_start)
     words = text.replace("\u2026", "..").split()
     if not words:
-        raise QueryError("", "Ask for a metric.", example=_example())
+        raise QueryError("", "Ask for a metric.", example=EXAMPLE)
     if words[0].lower() in ("customer", "client", "requester"):
         if len(words) < 2:
             raise QueryError(words[0], "Say which customer.", example="customer jane@example.com")
@@ -106,7 +107,7 @@ def parse_query(text: str, *, now: datetime, tz: ZoneInfo, week_start: int = 0) 
     metric = find_metric(words[0])
     if metric is None:
         raise QueryError(words[0], f"I don't know the metric `{words[0]}`.",
-                         suggestion=_close(words[0], _metric_words()), example=_example())
+                         suggestion=_close(words[0], _metric_words()), example=EXAMPLE)
     return _Reader(words[1:], clock, metric.name).read()
 
 
@@ -275,10 +276,6 @@ def _metric_words() -> list[str]:
 def _close(word: str, choices: list[str]) -> str | None:
     found = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
     return found[0] if found else None
-
-
-def _example() -> str:
-    return "csat last week"
 
 
 def help_text(command: str = "/deskpulse") -> str:

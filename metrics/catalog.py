@@ -66,6 +66,12 @@ class Metric:
     example: str
     # backlog is a state at a moment: "backlog last week" is the backlog at the end of last week
     at_end: bool = False
+    business_time: bool = False  # durations also given in business time when a calendar is set
+    # rows of its own instead of the `by <dimension>` breakdown (agents, service levels, tags)
+    own_rows: Callable[[MetricQuery, Sequence[Ticket], Context, dict[str, str]], list[Row]] | None = None
+    # what the answer shows beside the table: the tag report, the busiest hours, the oldest ticket
+    details: Callable[[MetricQuery, Sequence[Ticket], Context], dict[str, object]] | None = None
+    needs_tag_history: bool = False  # Context.tags_seen_before must be filled
 
     @property
     def headline(self) -> Column:
@@ -92,17 +98,18 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         Column("open", "unresolved tickets", N, _LOW), Column("under_1d", "under 1 day old", N),
         Column("d1_3", "1-3 days old", N, _LOW), Column("d3_7", "3-7 days old", N, _LOW),
         Column("over_7d", "over 7 days old", N, _LOW), Column("oldest_age", "oldest", D, _LOW)),
-        lambda ts, p, c: volume.backlog(ts, p.end), "Backlog", "backlog", at_end=True),
+        lambda ts, p, c: volume.backlog(ts, p.end), "Backlog", "backlog", at_end=True,
+        details=lambda q, ts, c: {"oldest": volume.oldest_open(ts, q.period.end)}),
     Metric("frt", "First response time", ("first-response", "first_response", "response-time", "firstresponse"), (
         Column("median", "median", D, _LOW), Column("p90", "p90", D, _LOW), Column("mean", "mean", D, _LOW),
         Column("count", "first responses", N)),
         lambda ts, p, c: response_times.first_response_time(ts, p, c.calendar), "First response time",
-        "frt yesterday by channel"),
+        "frt yesterday by channel", business_time=True),
     Metric("response", "Average response time", ("art", "replies", "reply-time"), (
         Column("mean", "average", D, _LOW), Column("median", "median", D, _LOW), Column("p90", "p90", D, _LOW),
         Column("count", "replies that ended a wait", N)),
         lambda ts, p, c: response_times.response_time(ts, p, c.calendar), "Average response time",
-        "response last week"),
+        "response last week", business_time=True),
     Metric("resolution", "Resolution time", ("resolution-time", "ttr", "solve-time"), (
         Column("median", "median full resolution", D, _LOW), Column("p90", "p90 full resolution", D, _LOW),
         Column("mean", "mean full resolution", D, _LOW), Column("count", "resolved tickets", N),
@@ -110,7 +117,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         Column("first_p90", "p90 first resolution", D, _LOW), Column("first_mean", "mean first resolution", D, _LOW),
         Column("replies_per_resolved", "agent replies per resolved ticket", N, _LOW)),
         lambda ts, p, c: response_times.resolution_time(ts, p, c.calendar), "Resolution time",
-        "resolution 2026-10-01..2026-10-31 channel:email"),
+        "resolution 2026-10-01..2026-10-31 channel:email", business_time=True),
     Metric("csat", "CSAT", ("satisfaction", "happiness", "rating", "ratings"), (
         Column("score", "CSAT (good ratings)", P, _HIGH), Column("ratings", "ratings", N),
         Column("satisfied", "satisfied", N), Column("neutral", "neutral", N),
@@ -129,17 +136,22 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("agents", "Agents", ("agent", "team", "leaderboard"), (
         Column("replies", "replies", N), Column("closed", "tickets closed", N), Column("handled", "conversations", N),
         Column("csat", "CSAT", P, _HIGH), Column("ratings", "ratings", N), Column("frt_median", "median FRT", D, _LOW)),
-        lambda ts, p, c: _team(ts, p), "Agents", "agents last 7 days"),
+        lambda ts, p, c: _team(ts, p), "Agents", "agents last 7 days",
+        own_rows=lambda q, ts, c, n: _agent_rows(q, ts, n)),
     Metric("tags", "Tags", ("tag", "types", "ticket-types", "topics"), (
         Column("tickets", "tickets", N), Column("share", "share of new tickets", P)),
         lambda ts, p, c: {"tickets": float(sum(p.contains(t.created_at) for t in ts if t.tags)), "share": None},
-        "Tags", "tags last month"),
+        "Tags", "tags last month", own_rows=lambda q, ts, c, n: [], needs_tag_history=True,
+        details=lambda q, ts, c: {"tag_report": tags(ts, q.period, q.comparison or q.period.previous(),
+                                                     seen_before=c.tags_seen_before)}),
     Metric("level", "Service level", ("levels", "service-level", "tier", "tiers"), (
         Column("frt_median", "median first response", D, _LOW), Column("csat_average", "average CSAT score", S, _HIGH)),
-        lambda ts, p, c: _level_figures(ts, p, c), "Service levels", "level"),
+        lambda ts, p, c: _level_figures(ts, p, c), "Service levels", "level",
+        own_rows=lambda q, ts, c, n: _levels(q, ts, c)),
     Metric("peak", "Peak hours", ("busiest", "hours", "heatmap"), (
         Column("new", "new tickets", N),),
-        lambda ts, p, c: {"new": float(sum(p.contains(t.created_at) for t in ts))}, "Peak hours", "peak last 4 weeks"),
+        lambda ts, p, c: {"new": float(sum(p.contains(t.created_at) for t in ts))}, "Peak hours", "peak last 4 weeks",
+        details=lambda q, ts, c: {"busiest_grid": volume.peak_hours(ts, q.period)}),
 )}
 
 
@@ -184,7 +196,6 @@ class MetricQuery:
     group_by: Dimension | Unit | None = None
     filters: tuple[Filter, ...] = ()
     compare: Compare = Compare.PREVIOUS
-    customer: str | None = None
 
     @property
     def comparison(self) -> Period | None:
@@ -240,47 +251,34 @@ def answer(query: MetricQuery, tickets: Sequence[Ticket], context: Context) -> A
     chosen = [t for t in tickets if t.removed is None and all(f.matches(t, context.segments) for f in query.filters)]
     names = agent_names(tickets)
 
-    def figures(group: Sequence[Ticket], span: Period | None) -> Figures | None:
-        return None if span is None else metric.compute(group, span, context)
-
-    columns = _business_columns(context.calendar, metric.columns) if metric.name in _HAS_BUSINESS else metric.columns
-    total = Row("all", "All", figures(chosen, period) or {}, figures(chosen, previous))
-    rows = _breakdown(query, chosen, context, names, figures)
-    extras: dict[str, object] = {}
-    if metric.name == "tags":
-        extras["tag_report"] = tags(chosen, period, previous or period.previous(),
-                                    seen_before=context.tags_seen_before)
-    if metric.name == "peak":
-        extras["busiest_grid"] = volume.peak_hours(chosen, period)
-    if metric.name == "backlog":
-        extras["oldest"] = volume.oldest_open(chosen, period.end)
-    return Answer(query, columns, total, rows, **extras)  # type: ignore[arg-type]
+    columns = _business_columns(context.calendar, metric.columns) if metric.business_time else metric.columns
+    total = Row("all", "All", _figures(query, chosen, period, context) or {},
+                _figures(query, chosen, previous, context))
+    if metric.own_rows is not None:
+        rows = metric.own_rows(query, chosen, context, names)
+    else:
+        rows = _breakdown(query, chosen, context, names)
+    details = metric.details(query, chosen, context) if metric.details else {}
+    return Answer(query, columns, total, rows, **details)  # type: ignore[arg-type]
 
 
-_HAS_BUSINESS = {"frt", "response", "resolution"}
+def _figures(query: MetricQuery, tickets: Sequence[Ticket], span: Period | None, context: Context) -> Figures | None:
+    return None if span is None else query.metric.compute(tickets, span, context)
 
 
-def _breakdown(query: MetricQuery, tickets: Sequence[Ticket], context: Context, names: dict[str, str],
-               figures: Callable[[Sequence[Ticket], Period | None], Figures | None]) -> list[Row]:
-    metric, period, previous = query.metric, query.period, query.comparison
-    if metric.name == "agents":  # credited to who did the work, not to the assignee
-        now, before = agents(tickets, period), agents(tickets, previous) if previous else {}
-        return [Row(who, names.get(who, who), f, before.get(who)) for who, f in
-                sorted(now.items(), key=lambda item: (-(item[1]["replies"] or 0), item[0]))]
-    if metric.name == "level":
-        return _levels(tickets, query, context, figures)
-    if metric.name == "tags":
-        return []
+def _breakdown(query: MetricQuery, tickets: Sequence[Ticket], context: Context, names: dict[str, str]) -> list[Row]:
+    period, previous = query.period, query.comparison
     if isinstance(query.group_by, Unit):
         slices = _slices(period, query.group_by)
-        return [Row(p.start.isoformat(), p.label, figures(tickets, p) or {}, None) for p in slices]
+        return [Row(p.start.isoformat(), p.label, _figures(query, tickets, p, context) or {}, None) for p in slices]
     if query.group_by is None:
         return []
     groups = group_by(tickets, query.group_by, context.segments)
     rows = [Row(key, names.get(key, key) if query.group_by is Dimension.AGENT else key,
-                figures(group, period) or {}, figures(group, previous)) for key, group in groups.items()]
+                _figures(query, group, period, context) or {}, _figures(query, group, previous, context))
+            for key, group in groups.items()]
     rows = [r for r in rows if _has_data(r.figures) or _has_data(r.previous)]
-    headline = metric.headline.key
+    headline = query.metric.headline.key
     return sorted(rows, key=lambda r: (-(r.figures.get(headline) or 0), r.key))
 
 
@@ -289,11 +287,20 @@ def _has_data(figures: Figures | None) -> bool:
     return bool(figures) and any(v for v in figures.values())  # type: ignore[union-attr]
 
 
-def _levels(tickets: Sequence[Ticket], query: MetricQuery, context: Context,
-            figures: Callable[[Sequence[Ticket], Period | None], Figures | None]) -> list[Row]:
+def _agent_rows(query: MetricQuery, tickets: Sequence[Ticket], names: dict[str, str]) -> list[Row]:
+    """One row per agent, credited with the work they did, not with what is assigned to them."""
+    now = agents(tickets, query.period)
+    before = agents(tickets, query.comparison) if query.comparison else {}
+    return [Row(who, names.get(who, who), f, before.get(who)) for who, f in
+            sorted(now.items(), key=lambda item: (-(item[1]["replies"] or 0), item[0]))]
+
+
+def _levels(query: MetricQuery, tickets: Sequence[Ticket], context: Context) -> list[Row]:
+    """One row per channel, each number with its service-level tier."""
     rows = []
     for channel, group in sorted(group_by(tickets, Dimension.CHANNEL, context.segments).items()):
-        now, before = figures(group, query.period) or {}, figures(group, query.comparison)
+        now = _figures(query, group, query.period, context) or {}
+        before = _figures(query, group, query.comparison, context)
         if not (_has_data(now) or _has_data(before)):
             continue
         tier = frt_tier(_channel(channel), now.get("frt_median"))

@@ -55,11 +55,6 @@ class Period:
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
-    def days(self) -> list[date]:
-        """The local dates the period touches."""
-        first, last = self.start.date(), (self.end - timedelta(microseconds=1)).astimezone(self.tz).date()
-        return [first + timedelta(days=i) for i in range((last - first).days + 1)] if self.end > self.start else []
-
     def previous(self) -> Period:
         """The period just before, of equal length in the team's calendar (docs/metrics.md, "Change")."""
         if self.unit is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from metrics.model import Role
 from metrics.periods import Period
@@ -43,16 +43,15 @@ class OldestTicket:
 
 def backlog(tickets: Sequence[Ticket], at: datetime) -> Figures:
     """Tickets unresolved at `at`, by age since creation, and the age of the oldest."""
-    figures: Figures = {"open": 0.0, **{key: 0.0 for key, _ in AGE_BUCKETS}, "oldest_age": None}
-    for t in tickets:
-        if not t.open_at(at):
-            continue
-        age = max(0.0, (at - t.created_at).total_seconds())
-        figures["open"] += 1  # type: ignore[operator]
-        bucket = next(key for key, hours in AGE_BUCKETS if age < hours * 3600)
-        figures[bucket] += 1  # type: ignore[operator]
-        figures["oldest_age"] = max(figures["oldest_age"] or 0.0, age)
-    return figures
+    ages = [_age(t, at) for t in tickets if t.open_at(at)]
+    buckets = dict.fromkeys((key for key, _ in AGE_BUCKETS), 0.0)
+    for age in ages:
+        buckets[next(key for key, hours in AGE_BUCKETS if age < hours * 3600)] += 1
+    return {"open": float(len(ages)), **buckets, "oldest_age": max(ages, default=None)}
+
+
+def _age(ticket: Ticket, at: datetime) -> float:
+    return max(0.0, (at.astimezone(UTC) - ticket.created_at.astimezone(UTC)).total_seconds())
 
 
 def oldest_open(tickets: Sequence[Ticket], at: datetime) -> OldestTicket | None:
@@ -60,7 +59,7 @@ def oldest_open(tickets: Sequence[Ticket], at: datetime) -> OldestTicket | None:
     if not open_now:
         return None
     oldest = min(open_now, key=lambda t: (t.created_at, t.key))
-    return OldestTicket(oldest.key, oldest.subject, max(0.0, (at - oldest.created_at).total_seconds()))
+    return OldestTicket(oldest.key, oldest.subject, _age(oldest, at))
 
 
 def peak_hours(tickets: Sequence[Ticket], period: Period) -> list[list[int]]:

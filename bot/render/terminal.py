@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.render.format import bounds, change, moment, value
 from bot.text import duration
@@ -90,7 +91,7 @@ def _grid(grid: list[list[int]]) -> list[str]:
     return out
 
 
-def customer_lines(h: CustomerHistory, tz: Any) -> list[str]:
+def customer_lines(h: CustomerHistory, tz: ZoneInfo) -> list[str]:
     if not h.tickets:
         return [f"No tickets from {h.customer}."]
     who = f"{h.name} <{h.customer}>" if h.name else h.customer

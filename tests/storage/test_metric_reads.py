@@ -18,29 +18,13 @@ from bot.ask import answer_query
 from bot.grammar import parse_query
 from bot.settings import Settings
 from metrics.catalog import Answer, MetricQuery, answer
-from metrics.model import (
-    Assigned,
-    Channel,
-    Csat,
-    CsatScale,
-    MessagePosted,
-    Person,
-    Priority,
-    Rated,
-    RemovalReason,
-    Removed,
-    Role,
-    Status,
-    StatusChanged,
-    TicketEvent,
-    TicketObserved,
-)
+from metrics.model import Channel, Priority, TicketEvent
 from metrics.tickets import fold_ticket
 from storage import tickets as ticket_store
 from storage.db import make_engine, make_sessions, unit_of_work
 from storage.migrate import upgrade
 from storage.tables import TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag
-from tests.support.tickets import BERLIN
+from tests.support.tickets import BERLIN, TicketStory
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=BERLIN)
 START = datetime(2026, 10, 20, tzinfo=UTC)
@@ -64,38 +48,30 @@ ticket_plans = st.lists(st.tuples(
 
 def events_of(index: int, plan: tuple[Any, ...]) -> list[TicketEvent]:
     opened, channel, priority, tags, steps, seed = plan
-    at = START + timedelta(minutes=opened)
-    ticket = str(index)
-    counter = iter(range(1000))
-
-    def base(moment: datetime) -> dict[str, Any]:
-        return {"source": "prop", "ticket_id": ticket, "event_id": f"{ticket}-{next(counter)}", "occurred_at": moment}
-
-    events: list[TicketEvent] = [TicketObserved(**base(at), opened=True, created_at=at, channel=channel,
-                                                priority=priority, tags=tuple(tags), status=Status.NEW)]
+    story = TicketStory(START + timedelta(minutes=opened), str(index), channel=channel, priority=priority,
+                        tags=tuple(tags))
+    elapsed = 0
     for step, (minutes, action) in enumerate(steps):
-        at += timedelta(minutes=minutes)
-        agent = AGENTS[(seed + step) % len(AGENTS)]
+        elapsed += minutes
+        at, agent = f"+{elapsed}m", AGENTS[(seed + step) % len(AGENTS)]
         match action:
             case "customer":
-                events.append(MessagePosted(**base(at), message_id=f"m{step}", author_role=Role.CUSTOMER))
+                story.wrote(at)
             case "agent" | "note":
-                events.append(MessagePosted(**base(at), message_id=f"m{step}", author_role=Role.AGENT,
-                                            author=Person(id=agent, name=agent.title()), public=action == "agent"))
+                story.replied(at, by=agent, public=action == "agent")
             case "bot":
-                events.append(MessagePosted(**base(at), message_id=f"m{step}", author_role=Role.BOT))
-            case "solve" | "reopen":
-                events.append(StatusChanged(**base(at), status=Status.SOLVED if action == "solve" else Status.OPEN))
+                story.bot(at)
+            case "solve":
+                story.solved(at)
+            case "reopen":
+                story.reopened(at)
             case "rate":
-                score = 1 + (seed + step) % 5
-                rating = Csat.GOOD if score >= 4 else Csat.NEUTRAL if score == 3 else Csat.BAD
-                events.append(Rated(**base(at), rating=rating, scale=CsatScale.ONE_TO_FIVE, raw=str(score),
-                                    score=float(score)))
+                story.rated(at, 1 + (seed + step) % 5)
             case "assign":
-                events.append(Assigned(**base(at), assignee=Person(id=agent, name=agent.title())))
+                story.assigned(at, agent)
             case "spam":
-                events.append(Removed(**base(at), reason=RemovalReason.SPAM))
-    return events
+                story.spam(at)
+    return story.events
 
 
 def comparable(a: Answer) -> dict[str, Any]:
