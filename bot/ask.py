@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.grammar import CustomerQuery, parse_query
 from bot.settings import Settings
-from metrics.catalog import Answer, MetricQuery, answer
+from metrics.catalog import Answer, MetricQuery, answer_from
 from metrics.customers import CustomerHistory, customer_history
-from metrics.dimensions import Dimension
 from storage import ticket_queries
+from storage.figures import StoredSource
 
 
 def ask(sessions: sessionmaker[Session], settings: Settings, text: str, *, now: datetime) -> Answer | CustomerHistory:
@@ -26,11 +25,6 @@ def ask(sessions: sessionmaker[Session], settings: Settings, text: str, *, now: 
 
 def answer_query(sessions: sessionmaker[Session], settings: Settings, query: MetricQuery, *,
                  now: datetime) -> Answer:
-    start, end = query.span
-    channels = [f.value.lower() for f in query.filters if f.dimension is Dimension.CHANNEL]
+    context = settings.metric_context(now)
     with sessions() as session:
-        tickets = ticket_queries.tickets_between(session, start, end, channels=channels)
-        seen = (ticket_queries.tags_seen_before(session, query.period.start)
-                if query.metric.needs_tag_history else frozenset())
-    context = replace(settings.metric_context(now), tags_seen_before=seen)
-    return answer(query, tickets, context)
+        return answer_from(query, StoredSource(session, query.filters, context), context)

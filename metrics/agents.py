@@ -8,7 +8,7 @@ a rating to the agent the helpdesk names on it, else the ticket's assignee.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from metrics.model import Csat, Role
 from metrics.periods import Period
@@ -38,12 +38,24 @@ def agents(tickets: Sequence[Ticket], period: Period) -> dict[str, Figures]:
         rater = (t.csat_agent.id or t.csat_agent.name) if t.csat_agent else t.assignee_key
         if t.csat and rater and t.rated_at and period.contains(t.rated_at):
             ratings[rater].append(t.csat)
+    return agent_figures(replies, {who: len(keys) for who, keys in handled.items()}, closed, first_responses, ratings)
+
+
+def agent_figures(replies: Mapping[str, int], handled: Mapping[str, int], closed: Mapping[str, int],
+                  first_responses: Mapping[str, Sequence[float]], ratings: Mapping[str, Sequence[Csat]],
+                  ) -> dict[str, Figures]:
+    """Each agent's line from the work credited to them: replies, conversations replied in,
+    resolutions, first response times and ratings."""
     people = set(replies) | set(closed) | set(first_responses) | set(ratings)
     return {who: {
-        "replies": float(replies[who]), "closed": float(closed[who]), "handled": float(len(handled[who])),
-        "csat": 100.0 * ratings[who].count(Csat.GOOD) / len(ratings[who]) if ratings[who] else None,
-        "ratings": float(len(ratings[who])), "frt_median": median(first_responses[who]),
+        "replies": float(replies.get(who, 0)), "closed": float(closed.get(who, 0)),
+        "handled": float(handled.get(who, 0)), "csat": _good_share(ratings.get(who, ())),
+        "ratings": float(len(ratings.get(who, ()))), "frt_median": median(first_responses.get(who, ())),
     } for who in sorted(people)}
+
+
+def _good_share(ratings: Sequence[Csat]) -> float | None:
+    return 100.0 * list(ratings).count(Csat.GOOD) / len(ratings) if ratings else None
 
 
 def agent_names(tickets: Sequence[Ticket]) -> dict[str, str]:

@@ -7,11 +7,11 @@ loaded for the period (and the comparison period) in, an `Answer` out. The gramm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from metrics import outcomes, response_times, satisfaction, volume
 from metrics.agents import agent_names, agents
@@ -52,7 +52,7 @@ class Context:
     calendar: BusinessCalendar | None = None
     sla: SlaTargets = field(default_factory=lambda: parse_sla(""))
     segments: Segments = field(default_factory=Segments)
-    tags_seen_before: frozenset[str] = frozenset()
+    tags_seen_before: frozenset[str] = frozenset()  # for the reference only; storage asks per tag
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,9 @@ class Metric:
     at_end: bool = False
     business_time: bool = False  # durations also given in business time when a calendar is set
     # rows of its own instead of the `by <dimension>` breakdown (agents, service levels, tags)
-    own_rows: Callable[[MetricQuery, Sequence[Ticket], Context, dict[str, str]], list[Row]] | None = None
+    own_rows: Callable[[MetricQuery, Source, Context], list[Row]] | None = None
     # what the answer shows beside the table: the tag report, the busiest hours, the oldest ticket
-    details: Callable[[MetricQuery, Sequence[Ticket], Context], dict[str, object]] | None = None
-    needs_tag_history: bool = False  # Context.tags_seen_before must be filled
+    details: Callable[[MetricQuery, Source], dict[str, object]] | None = None
 
     @property
     def headline(self) -> Column:
@@ -99,7 +98,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         Column("d1_3", "1-3 days old", N, _LOW), Column("d3_7", "3-7 days old", N, _LOW),
         Column("over_7d", "over 7 days old", N, _LOW), Column("oldest_age", "oldest", D, _LOW)),
         lambda ts, p, c: volume.backlog(ts, p.end), "Backlog", "backlog", at_end=True,
-        details=lambda q, ts, c: {"oldest": volume.oldest_open(ts, q.period.end)}),
+        details=lambda q, source: {"oldest": source.oldest_open(q.period.end)}),
     Metric("frt", "First response time", ("first-response", "first_response", "response-time", "firstresponse"), (
         Column("median", "median", D, _LOW), Column("p90", "p90", D, _LOW), Column("mean", "mean", D, _LOW),
         Column("count", "first responses", N)),
@@ -136,41 +135,43 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("agents", "Agents", ("agent", "team", "leaderboard"), (
         Column("replies", "replies", N), Column("closed", "tickets closed", N), Column("handled", "conversations", N),
         Column("csat", "CSAT", P, _HIGH), Column("ratings", "ratings", N), Column("frt_median", "median FRT", D, _LOW)),
-        lambda ts, p, c: _team(ts, p), "Agents", "agents last 7 days",
-        own_rows=lambda q, ts, c, n: _agent_rows(q, ts, n)),
+        lambda ts, p, c: team(agents(ts, p), _handled(ts, p), response_times.first_response_time(ts, p)["median"]),
+        "Agents", "agents last 7 days", own_rows=lambda q, source, c: _agent_rows(q, source)),
     Metric("tags", "Tags", ("tag", "types", "ticket-types", "topics"), (
         Column("tickets", "tickets", N), Column("share", "share of new tickets", P)),
         lambda ts, p, c: {"tickets": float(sum(p.contains(t.created_at) for t in ts if t.tags)), "share": None},
-        "Tags", "tags last month", own_rows=lambda q, ts, c, n: [], needs_tag_history=True,
-        details=lambda q, ts, c: {"tag_report": tags(ts, q.period, q.comparison or q.period.previous(),
-                                                     seen_before=c.tags_seen_before)}),
+        "Tags", "tags last month", own_rows=lambda q, source, c: [],
+        details=lambda q, source: {"tag_report": source.tag_report(q.period, q.comparison or q.period.previous())}),
     Metric("level", "Service level", ("levels", "service-level", "tier", "tiers"), (
         Column("frt_median", "median first response", D, _LOW), Column("csat_average", "average CSAT score", S, _HIGH)),
-        lambda ts, p, c: _level_figures(ts, p, c), "Service levels", "level",
-        own_rows=lambda q, ts, c, n: _levels(q, ts, c)),
+        lambda ts, p, c: level_figures(response_times.first_response_time(ts, p, c.calendar),
+                                       satisfaction.csat(ts, p), c.calendar is not None),
+        "Service levels", "level", own_rows=lambda q, source, c: _levels(q, source, c)),
     Metric("peak", "Peak hours", ("busiest", "hours", "heatmap"), (
         Column("new", "new tickets", N),),
         lambda ts, p, c: {"new": float(sum(p.contains(t.created_at) for t in ts))}, "Peak hours", "peak last 4 weeks",
-        details=lambda q, ts, c: {"busiest_grid": volume.peak_hours(ts, q.period)}),
+        details=lambda q, source: {"busiest_grid": source.peak_hours(q.period)}),
 )}
 
 
-def _team(tickets: Sequence[Ticket], period: Period) -> Figures:
-    per_agent = agents(tickets, period)
+def team(per_agent: dict[str, Figures], handled: int, frt_median: float | None) -> Figures:
+    """The team's line of the agents table: the agents' work added up; `handled` counts each
+    conversation once however many agents replied in it."""
     rated = sum(f["ratings"] or 0 for f in per_agent.values())
     good = sum((f["csat"] or 0) * (f["ratings"] or 0) / 100 for f in per_agent.values())
     return {"replies": sum(f["replies"] or 0 for f in per_agent.values()),
-            "closed": sum(f["closed"] or 0 for f in per_agent.values()),
-            "handled": float(len({t.key for t in tickets for m in t.messages
-                                  if m.role is Role.AGENT and period.contains(m.at)})),
-            "csat": 100.0 * good / rated if rated else None, "ratings": rated,
-            "frt_median": response_times.first_response_time(tickets, period)["median"]}
+            "closed": sum(f["closed"] or 0 for f in per_agent.values()), "handled": float(handled),
+            "csat": 100.0 * good / rated if rated else None, "ratings": rated, "frt_median": frt_median}
 
 
-def _level_figures(tickets: Sequence[Ticket], period: Period, context: Context) -> Figures:
-    frt = response_times.first_response_time(tickets, period, context.calendar)
-    key = "business_median" if context.calendar is not None else "median"
-    return {"frt_median": frt[key], "csat_average": satisfaction.csat(tickets, period)["average"]}
+def _handled(tickets: Sequence[Ticket], period: Period) -> int:
+    return len({t.key for t in tickets for m in t.messages if m.role is Role.AGENT and period.contains(m.at)})
+
+
+def level_figures(frt: Figures, csat: Figures, business: bool) -> Figures:
+    """A channel's service level rests on its median first response (in business time when a
+    calendar is set) and its average CSAT score."""
+    return {"frt_median": frt["business_median" if business else "median"], "csat_average": csat["average"]}
 
 
 def find_metric(word: str) -> Metric | None:
@@ -245,40 +246,91 @@ class Answer:
     oldest: volume.OldestTicket | None = None
 
 
-def answer(query: MetricQuery, tickets: Sequence[Ticket], context: Context) -> Answer:
-    """Answer `query` from the tickets storage loaded for `query.span` (docs/metrics.md)."""
-    metric, period, previous = query.metric, query.period, query.comparison
-    chosen = [t for t in tickets if t.removed is None and all(f.matches(t, context.segments) for f in query.filters)]
-    names = agent_names(tickets)
+class Source(Protocol):
+    """Where an answer's figures come from, with the query's filters already applied: the tickets
+    in memory (`TicketSource`, the reference) or SQL over the stored tables (storage/figures.py).
+    Both must give the same numbers."""
 
+    def figures(self, metric: Metric, period: Period, by: Dimension | None) -> dict[str, Figures]:
+        """The metric's figures per key of `by`, or {"all": ...} (always present) without one."""
+        ...
+
+    def agents(self, period: Period) -> dict[str, Figures]: ...
+
+    def agent_names(self, keys: Iterable[str]) -> dict[str, str]: ...
+
+    def tag_report(self, period: Period, previous: Period) -> TagReport: ...
+
+    def peak_hours(self, period: Period) -> list[list[int]]: ...
+
+    def oldest_open(self, at: datetime) -> volume.OldestTicket | None: ...
+
+
+class TicketSource:
+    """The plain-Python reference: every figure computed from folded tickets."""
+
+    def __init__(self, tickets: Sequence[Ticket], filters: Sequence[Filter], context: Context) -> None:
+        self.context = context
+        self.names = agent_names(tickets)
+        self.tickets = [t for t in tickets if t.removed is None
+                        and all(f.matches(t, context.segments) for f in filters)]
+
+    def figures(self, metric: Metric, period: Period, by: Dimension | None) -> dict[str, Figures]:
+        if by is None:
+            return {"all": metric.compute(self.tickets, period, self.context)}
+        return {key: metric.compute(group, period, self.context)
+                for key, group in group_by(self.tickets, by, self.context.segments).items()}
+
+    def agents(self, period: Period) -> dict[str, Figures]:
+        return agents(self.tickets, period)
+
+    def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
+        return {key: self.names[key] for key in keys if key in self.names}
+
+    def tag_report(self, period: Period, previous: Period) -> TagReport:
+        return tags(self.tickets, period, previous, seen_before=self.context.tags_seen_before)
+
+    def peak_hours(self, period: Period) -> list[list[int]]:
+        return volume.peak_hours(self.tickets, period)
+
+    def oldest_open(self, at: datetime) -> volume.OldestTicket | None:
+        return volume.oldest_open(self.tickets, at)
+
+
+def answer(query: MetricQuery, tickets: Sequence[Ticket], context: Context) -> Answer:
+    """The reference answer to `query` from the tickets loaded for `query.span` (docs/metrics.md)."""
+    return answer_from(query, TicketSource(tickets, query.filters, context), context)
+
+
+def answer_from(query: MetricQuery, source: Source, context: Context) -> Answer:
+    """The answer to `query`: the total now and before, the breakdown, and the metric's details."""
+    metric, period, previous = query.metric, query.period, query.comparison
     columns = _business_columns(context.calendar, metric.columns) if metric.business_time else metric.columns
-    total = Row("all", "All", _figures(query, chosen, period, context) or {},
-                _figures(query, chosen, previous, context))
+    total = Row("all", "All", source.figures(metric, period, None)["all"],
+                None if previous is None else source.figures(metric, previous, None)["all"])
     if metric.own_rows is not None:
-        rows = metric.own_rows(query, chosen, context, names)
+        rows = metric.own_rows(query, source, context)
     else:
-        rows = _breakdown(query, chosen, context, names)
-    details = metric.details(query, chosen, context) if metric.details else {}
+        rows = _breakdown(query, source, context)
+    details = metric.details(query, source) if metric.details else {}
     return Answer(query, columns, total, rows, **details)  # type: ignore[arg-type]
 
 
-def _figures(query: MetricQuery, tickets: Sequence[Ticket], span: Period | None, context: Context) -> Figures | None:
-    return None if span is None else query.metric.compute(tickets, span, context)
-
-
-def _breakdown(query: MetricQuery, tickets: Sequence[Ticket], context: Context, names: dict[str, str]) -> list[Row]:
-    period, previous = query.period, query.comparison
+def _breakdown(query: MetricQuery, source: Source, context: Context) -> list[Row]:
+    metric, period, previous = query.metric, query.period, query.comparison
     if isinstance(query.group_by, Unit):
-        slices = _slices(period, query.group_by)
-        return [Row(p.start.isoformat(), p.label, _figures(query, tickets, p, context) or {}, None) for p in slices]
+        return [Row(p.start.isoformat(), p.label, source.figures(metric, p, None)["all"], None)
+                for p in _slices(period, query.group_by)]
     if query.group_by is None:
         return []
-    groups = group_by(tickets, query.group_by, context.segments)
-    rows = [Row(key, names.get(key, key) if query.group_by is Dimension.AGENT else key,
-                _figures(query, group, period, context) or {}, _figures(query, group, previous, context))
-            for key, group in groups.items()]
+    now = source.figures(metric, period, query.group_by)
+    before = {} if previous is None else source.figures(metric, previous, query.group_by)
+    names = source.agent_names(set(now) | set(before)) if query.group_by is Dimension.AGENT else {}
+    empty = metric.compute((), period, context)  # a group seen in one period only is empty in the other
+    rows = [Row(key, names.get(key, key), now.get(key, empty), None if previous is None else before.get(key, empty))
+            for key in set(now) | set(before)]
     rows = [r for r in rows if _has_data(r.figures) or _has_data(r.previous)]
-    headline = query.metric.headline.key
+    headline = metric.headline.key
     return sorted(rows, key=lambda r: (-(r.figures.get(headline) or 0), r.key))
 
 
@@ -287,26 +339,30 @@ def _has_data(figures: Figures | None) -> bool:
     return bool(figures) and any(v for v in figures.values())  # type: ignore[union-attr]
 
 
-def _agent_rows(query: MetricQuery, tickets: Sequence[Ticket], names: dict[str, str]) -> list[Row]:
+def _agent_rows(query: MetricQuery, source: Source) -> list[Row]:
     """One row per agent, credited with the work they did, not with what is assigned to them."""
-    now = agents(tickets, query.period)
-    before = agents(tickets, query.comparison) if query.comparison else {}
+    now = source.agents(query.period)
+    before = source.agents(query.comparison) if query.comparison else {}
+    names = source.agent_names(now)
     return [Row(who, names.get(who, who), f, before.get(who)) for who, f in
             sorted(now.items(), key=lambda item: (-(item[1]["replies"] or 0), item[0]))]
 
 
-def _levels(query: MetricQuery, tickets: Sequence[Ticket], context: Context) -> list[Row]:
+def _levels(query: MetricQuery, source: Source, context: Context) -> list[Row]:
     """One row per channel, each number with its service-level tier."""
+    metric = query.metric
+    empty = metric.compute((), query.period, context)
+    now = source.figures(metric, query.period, Dimension.CHANNEL)
+    before = {} if query.comparison is None else source.figures(metric, query.comparison, Dimension.CHANNEL)
     rows = []
-    for channel, group in sorted(group_by(tickets, Dimension.CHANNEL, context.segments).items()):
-        now = _figures(query, group, query.period, context) or {}
-        before = _figures(query, group, query.comparison, context)
-        if not (_has_data(now) or _has_data(before)):
+    for channel in sorted(set(now) | set(before)):
+        figures = now.get(channel, empty)
+        previous = None if query.comparison is None else before.get(channel, empty)
+        if not (_has_data(figures) or _has_data(previous)):
             continue
-        tier = frt_tier(_channel(channel), now.get("frt_median"))
-        csat_level = csat_tier(now.get("csat_average"))
-        notes = {"frt_median": _tier_word(tier), "csat_average": _tier_word(csat_level)}
-        rows.append(Row(channel, channel, now, before, notes))
+        notes = {"frt_median": _tier_word(frt_tier(_channel(channel), figures.get("frt_median"))),
+                 "csat_average": _tier_word(csat_tier(figures.get("csat_average")))}
+        rows.append(Row(channel, channel, figures, previous, notes))
     return rows
 
 

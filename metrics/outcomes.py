@@ -21,11 +21,15 @@ def resolved_in(tickets: Sequence[Ticket], period: Period) -> list[Ticket]:
 
 def outcomes(tickets: Sequence[Ticket], period: Period) -> Figures:
     resolved = resolved_in(tickets, period)
+    return outcome_figures(len(resolved), one_touch=sum(t.one_touch for t in resolved),
+                           abandoned=sum(t.abandoned for t in resolved), automated=sum(t.automated for t in resolved),
+                           reopened=sum(t.reopens > 0 for t in resolved))
 
+
+def outcome_figures(resolved: int, *, one_touch: int, abandoned: int, automated: int, reopened: int) -> Figures:
+    """Each outcome as a share of the resolved tickets."""
     def share(count: int) -> float | None:
-        return 100.0 * count / len(resolved) if resolved else None
+        return 100.0 * count / resolved if resolved else None
 
-    return {"resolved": float(len(resolved)), "one_touch": share(sum(t.one_touch for t in resolved)),
-            "abandoned": share(sum(t.abandoned for t in resolved)),
-            "automated": share(sum(t.automated for t in resolved)),
-            "reopened": share(sum(t.reopens > 0 for t in resolved))}
+    return {"resolved": float(resolved), "one_touch": share(one_touch), "abandoned": share(abandoned),
+            "automated": share(automated), "reopened": share(reopened)}

@@ -30,11 +30,17 @@ def summary(values: Sequence[float], prefix: str = "") -> Figures:
 
 
 def _with_business(spans: Sequence[tuple[datetime, float]], calendar: BusinessCalendar | None) -> Figures:
-    """Calendar figures for (end, seconds) measurements, plus business-time figures with a calendar."""
-    figures = summary([seconds for _, seconds in spans])
+    return duration_figures([seconds for _, seconds in spans], calendar, [end for end, _ in spans])
+
+
+def duration_figures(seconds: Sequence[float], calendar: BusinessCalendar | None = None,
+                     ends: Sequence[datetime] = ()) -> Figures:
+    """Calendar figures of measured durations, plus business-time figures with a calendar, for
+    which `ends` gives the moment each measurement ended."""
+    figures = summary(seconds)
     if calendar is not None:
-        business = [calendar.business_seconds(end.astimezone(UTC) - timedelta(seconds=seconds), end)
-                    for end, seconds in spans]
+        business = [calendar.business_seconds(end.astimezone(UTC) - timedelta(seconds=s), end)
+                    for s, end in zip(seconds, ends, strict=True)]
         figures.update(summary(business, "business_"))
     return figures
 
@@ -67,8 +73,15 @@ def resolution_time(tickets: Sequence[Ticket], period: Period, calendar: Busines
              if t.first_resolved_at and t.first_resolution_seconds is not None and period.contains(t.first_resolved_at)]
     full_tickets = [t for t in tickets if t.full_resolution_seconds is not None and t.last_resolved_at
                     and period.contains(t.last_resolved_at)]
-    figures = {f"first_{k}": v for k, v in _with_business(first, calendar).items()}  # type: ignore[arg-type]
     full = [(t.last_resolved_at, t.full_resolution_seconds) for t in full_tickets]
-    figures.update(_with_business(full, calendar))  # type: ignore[arg-type]
-    figures["replies_per_resolved"] = mean([t.agent_replies for t in full_tickets])
+    return resolution_figures(first, full, [t.agent_replies for t in full_tickets], calendar)  # type: ignore[arg-type]
+
+
+def resolution_figures(first: Sequence[tuple[datetime, float]], full: Sequence[tuple[datetime, float]],
+                       replies: Sequence[int], calendar: BusinessCalendar | None = None) -> Figures:
+    """From (resolved at, seconds) of first and of full resolutions, and the agent replies of each
+    fully resolved ticket."""
+    figures = {f"first_{k}": v for k, v in _with_business(first, calendar).items()}
+    figures.update(_with_business(full, calendar))
+    figures["replies_per_resolved"] = mean(replies)
     return figures

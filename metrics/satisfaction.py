@@ -20,10 +20,21 @@ def rated_in(tickets: Sequence[Ticket], period: Period) -> list[Ticket]:
 def csat(tickets: Sequence[Ticket], period: Period) -> Figures:
     """Share of good ratings among all ratings given in the period, with the counts behind it and
     the average score on the 1-5 scale where the helpdesk sends numbers."""
-    rated = rated_in(tickets, period)
-    good = sum(t.csat is Csat.GOOD for t in rated)
-    bad = sum(t.csat is Csat.BAD for t in rated)
-    scores = [t.csat_score for t in rated if t.csat_score is not None and t.csat_scale and t.csat_scale.value == "1_5"]
-    return {"score": 100.0 * good / len(rated) if rated else None, "ratings": float(len(rated)),
-            "satisfied": float(good), "neutral": float(len(rated) - good - bad), "unsatisfied": float(bad),
-            "average": mean(scores)}
+    return csat_figures([(t.csat, _score(t)) for t in rated_in(tickets, period)])  # type: ignore[misc]
+
+
+def _score(ticket: Ticket) -> float | None:
+    scale = ticket.csat_scale
+    return ticket.csat_score if scale is not None and scale.value == SCORE_SCALE else None
+
+
+SCORE_SCALE = "1_5"  # only ratings given on a 1-5 scale have an average score
+
+
+def csat_figures(ratings: Sequence[tuple[Csat, float | None]]) -> Figures:
+    """From each rating's verdict and its 1-5 score (None on other scales)."""
+    good = sum(verdict is Csat.GOOD for verdict, _ in ratings)
+    bad = sum(verdict is Csat.BAD for verdict, _ in ratings)
+    return {"score": 100.0 * good / len(ratings) if ratings else None, "ratings": float(len(ratings)),
+            "satisfied": float(good), "neutral": float(len(ratings) - good - bad), "unsatisfied": float(bad),
+            "average": mean([score for _, score in ratings if score is not None])}

@@ -7,7 +7,7 @@ time (and the average CSAT score) on the five tiers of the source article (seed 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,7 +34,10 @@ class SlaTargets:
     def target_for(self, ticket: Ticket) -> float | None:
         """The most specific target: channel and priority, then priority alone (urgent is urgent on
         every channel), then channel alone, then the catch-all."""
-        channel, priority = ticket.channel.value, ticket.priority.value if ticket.priority else ANY
+        return self.target(ticket.channel.value, ticket.priority.value if ticket.priority else None)
+
+    def target(self, channel: str, priority: str | None) -> float | None:
+        priority = priority or ANY
         for key in ((channel, priority), (ANY, priority), (channel, ANY), (ANY, ANY)):
             if key in self.targets:
                 return self.targets[key]
@@ -64,10 +67,28 @@ def parse_sla(text: str) -> SlaTargets:
 def sla(tickets: Sequence[Ticket], period: Period, targets: SlaTargets, *, now: datetime,
         calendar: BusinessCalendar | None = None) -> Figures:
     """Met, breached and pending first-response targets of inbound tickets created in the period."""
+    inbound = [SlaTicket(t.channel.value, t.priority.value if t.priority else None, t.created_at, t.first_response_at)
+               for t in tickets if not t.outbound and period.contains(t.created_at)]
+    return sla_figures(inbound, targets, now=now, calendar=calendar)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTicket:
+    """What the first-response SLA looks at of an inbound ticket."""
+
+    channel: str
+    priority: str | None
+    created_at: datetime
+    first_response_at: datetime | None
+
+
+def sla_figures(tickets: Iterable[SlaTicket], targets: SlaTargets, *, now: datetime,
+                calendar: BusinessCalendar | None = None) -> Figures:
+    """Met, breached and pending first-response targets of the given inbound tickets."""
     met = breached = pending = 0
     for t in tickets:
-        target = targets.target_for(t)
-        if t.outbound or target is None or not period.contains(t.created_at):
+        target = targets.target(t.channel, t.priority)
+        if target is None:
             continue
         replied = t.first_response_at
         waited = _seconds(calendar, t.created_at, replied or now)

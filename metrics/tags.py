@@ -6,7 +6,7 @@ A ticket counts under every tag it carries now, in the period it was created.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from metrics.periods import Period
@@ -43,8 +43,13 @@ def tags(tickets: Sequence[Ticket], period: Period, previous: Period, *, seen_be
 
     `seen_before`: every tag on a ticket created before the period starts (from storage).
     """
-    now, before = tag_counts(tickets, period), tag_counts(tickets, previous)
     created = sum(period.contains(t.created_at) for t in tickets)
+    return tag_report(tag_counts(tickets, period), tag_counts(tickets, previous), created, seen_before, limit)
+
+
+def tag_report(now: Mapping[str, int], before: Mapping[str, int], created: int, seen_before: Iterable[str],
+               limit: int = 10) -> TagReport:
+    """From tickets per tag in the period and before it, and the tickets created in the period."""
     known = set(seen_before)
     lines = [TagLine(tag, n, before.get(tag, 0), 100.0 * n / created if created else 0.0, tag not in known)
              for tag, n in now.items()]

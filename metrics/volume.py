@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from metrics.model import Role
 from metrics.periods import Period
@@ -43,15 +43,19 @@ class OldestTicket:
 
 def backlog(tickets: Sequence[Ticket], at: datetime) -> Figures:
     """Tickets unresolved at `at`, by age since creation, and the age of the oldest."""
-    ages = [_age(t, at) for t in tickets if t.open_at(at)]
+    return backlog_by_age([age_seconds(t.created_at, at) for t in tickets if t.open_at(at)])
+
+
+def backlog_by_age(ages: Sequence[float]) -> Figures:
+    """The backlog figures from the ages (seconds since creation) of the unresolved tickets."""
     buckets = dict.fromkeys((key for key, _ in AGE_BUCKETS), 0.0)
     for age in ages:
         buckets[next(key for key, hours in AGE_BUCKETS if age < hours * 3600)] += 1
     return {"open": float(len(ages)), **buckets, "oldest_age": max(ages, default=None)}
 
 
-def _age(ticket: Ticket, at: datetime) -> float:
-    return max(0.0, (at.astimezone(UTC) - ticket.created_at.astimezone(UTC)).total_seconds())
+def age_seconds(created_at: datetime, at: datetime) -> float:
+    return max(0.0, (at.astimezone(UTC) - created_at.astimezone(UTC)).total_seconds())
 
 
 def oldest_open(tickets: Sequence[Ticket], at: datetime) -> OldestTicket | None:
@@ -59,16 +63,20 @@ def oldest_open(tickets: Sequence[Ticket], at: datetime) -> OldestTicket | None:
     if not open_now:
         return None
     oldest = min(open_now, key=lambda t: (t.created_at, t.key))
-    return OldestTicket(oldest.key, oldest.subject, _age(oldest, at))
+    return OldestTicket(oldest.key, oldest.subject, age_seconds(oldest.created_at, at))
 
 
 def peak_hours(tickets: Sequence[Ticket], period: Period) -> list[list[int]]:
     """New tickets by weekday (0 = Monday) and local hour of creation: 7 rows of 24 counts."""
+    return peak_grid([t.created_at for t in tickets if period.contains(t.created_at)], period.tz)
+
+
+def peak_grid(created: Iterable[datetime], tz: tzinfo) -> list[list[int]]:
+    """Count creation moments by local weekday and hour."""
     grid = [[0] * 24 for _ in range(7)]
-    for t in tickets:
-        if period.contains(t.created_at):
-            moment = t.created_at.astimezone(period.tz)
-            grid[moment.weekday()][moment.hour] += 1
+    for moment in created:
+        local = moment.astimezone(tz)
+        grid[local.weekday()][local.hour] += 1
     return grid
 
 

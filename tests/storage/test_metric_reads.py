@@ -31,7 +31,11 @@ START = datetime(2026, 10, 20, tzinfo=UTC)
 QUESTIONS = ["volume last week", "volume last 3 weeks by channel", "backlog", "backlog last week",
              "frt last 2 weeks by channel", "response last week", "resolution last 3 weeks by agent",
              "csat last 2 weeks", "outcomes last week", "sla last week by priority", "agents last 2 weeks",
-             "tags last week", "level last 2 weeks", "frt this week by day", "volume last 7 days tag:billing"]
+             "tags last week", "level last 2 weeks", "frt this week by day", "volume last 7 days tag:billing",
+             "volume last 3 weeks by tag", "csat last 3 weeks by segment", "backlog last week by tag",
+             "peak last 2 weeks", "frt last 2 weeks agent:ben", "outcomes last 3 weeks by helpdesk",
+             "sla last 2 weeks priority:urgent", "response last 2 weeks segment:vip", "agents last week channel:chat",
+             "resolution last 2 weeks by day vs last month", "volume last 2 weeks by priority"]
 AGENTS = ["ana", "ben", "cy"]
 
 actions = st.lists(st.tuples(st.integers(1, 3000), st.sampled_from(
@@ -40,7 +44,7 @@ ticket_plans = st.lists(st.tuples(
     st.integers(0, 34 * 24 * 60),  # opened, minutes after START
     st.sampled_from([Channel.EMAIL, Channel.CHAT, Channel.SOCIAL]),
     st.sampled_from([None, Priority.NORMAL, Priority.URGENT]),
-    st.lists(st.sampled_from(["billing", "shipping", "refund"]), max_size=2, unique=True),
+    st.lists(st.sampled_from(["billing", "shipping", "refund", "vip"]), max_size=2, unique=True),
     actions,
     st.integers(0, 10_000),  # a seed for the choices inside actions
 ), max_size=12)
@@ -78,7 +82,8 @@ def comparable(a: Answer) -> dict[str, Any]:
     rows = {r.key: (r.figures, r.previous, r.notes) for r in a.rows}
     tags = None if a.tag_report is None else [(t.tag, t.tickets, t.previous, t.new) for t in a.tag_report.top]
     oldest = None if a.oldest is None else (a.oldest.key, round(a.oldest.age_seconds, 3))
-    return {"total": (a.total.figures, a.total.previous), "rows": rows, "tags": tags, "oldest": oldest}
+    return {"total": (a.total.figures, a.total.previous), "rows": rows, "tags": tags, "oldest": oldest,
+            "grid": a.busiest_grid}
 
 
 @pytest.fixture
@@ -102,7 +107,8 @@ def test_stored_answers_equal_the_reference(store: Any, plans: list[tuple[Any, .
         assert not failures
         ticket_store.store(session, folded)
     reference = [fold_ticket(events) for events in histories]
-    config = Settings(database_url=url, timezone="Europe/Berlin", business_hours="mon-fri 09:00-17:00")
+    config = Settings(database_url=url, timezone="Europe/Berlin", business_hours="mon-fri 09:00-17:00",
+                      segments="vip=tag:vip,org:Acme;refunds=tag:refund")
     for text in QUESTIONS:
         query = parse_query(text, now=NOW, tz=BERLIN)
         assert isinstance(query, MetricQuery)

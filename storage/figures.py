@@ -1,0 +1,168 @@
+"""Metric figures over the stored tables: the SQL side of metrics.catalog.Source.
+
+SQL picks each period's measurements through the index on the moment the definition attributes
+them to (docs/metrics.md), applies the filters and groups them; the arithmetic (medians, shares,
+business time) is metrics/'s own, so this path and the in-memory reference give the same numbers
+(tests/storage/test_metric_reads.py) while a query reads only its period.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, and_, distinct, exists, false, func, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from metrics.catalog import Context, Metric
+from metrics.dimensions import NONE, Dimension, Filter, SegmentRule, Segments
+from metrics.periods import Period
+from metrics.tags import TagReport, tag_report
+from metrics.volume import OldestTicket, age_seconds, peak_grid
+from storage import metric_figures
+from storage.metric_figures import SPANS as S
+from storage.metric_figures import TAGS, has_tag, open_at, within
+from storage.metric_figures import TICKETS as T
+
+Figures = dict[str, float | None]
+
+_COLUMN: dict[Dimension, ColumnElement[Any]] = {
+    Dimension.CHANNEL: T.c.channel, Dimension.AGENT: func.coalesce(T.c.assignee_id, T.c.assignee_name),
+    Dimension.GROUP: T.c.group_name, Dimension.PRIORITY: T.c.priority, Dimension.HELPDESK: T.c.source,
+}
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One SELECT of a breakdown: grouped by `key`, or all of it under `name`."""
+
+    key: ColumnElement[Any] | None = None
+    name: str = "all"
+    where: tuple[ColumnElement[bool], ...] = ()
+    per_tag: bool = False  # joins the ticket's tags: a ticket counts under each
+
+
+class StoredSource:
+    """Figures for one question (its filters fixed) from the stored tickets, messages and spans."""
+
+    def __init__(self, session: Session, filters: Sequence[Filter], context: Context) -> None:
+        self.session, self.context = session, context
+        self.conditions = [T.c.removed.is_(None), *(_matches(f, context.segments) for f in filters)]
+
+    # --- catalog.Source ------------------------------------------------------------------
+
+    def figures(self, metric: Metric, period: Period, by: Dimension | None) -> dict[str, Figures]:
+        return metric_figures.FIGURES[metric.name](self, period, by)
+
+    def agents(self, period: Period) -> dict[str, Figures]:
+        return metric_figures.agents(self, period)
+
+    def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
+        """The name the helpdesk last gave each agent id on an assigned ticket."""
+        names = {}
+        for key in keys:
+            name = self.session.scalar(select(T.c.assignee_name).where(
+                T.c.assignee_id == key, T.c.assignee_name.is_not(None)).order_by(T.c.created_at.desc()).limit(1))
+            if name:
+                names[key] = name
+        return names
+
+    def tag_report(self, period: Period, previous: Period) -> TagReport:
+        now, before = self._tag_counts(period), self._tag_counts(previous)
+        created = self.count(T, within(T.c.created_at, period))
+        return tag_report(now, before, created, self._tags_seen_before(now, period.start))
+
+    def peak_hours(self, period: Period) -> list[list[int]]:
+        created = self.session.scalars(select(T.c.created_at).where(*within(T.c.created_at, period),
+                                                                    *self.conditions))
+        return peak_grid(created, period.tz)
+
+    def oldest_open(self, at: datetime) -> OldestTicket | None:
+        row = self.session.execute(
+            select(T.c.key, T.c.subject, T.c.created_at).select_from(_joined(S))
+            .where(*open_at(at), *self.conditions).order_by(T.c.created_at, T.c.key).limit(1)).first()
+        return None if row is None else OldestTicket(row.key, row.subject, age_seconds(row.created_at, at))
+
+    # --- reads for storage/metric_figures.py ----------------------------------------------
+
+    def rows(self, by: Dimension | None, columns: Sequence[ColumnElement[Any]], table: FromClause,
+             where: Sequence[ColumnElement[bool]], *, aggregate: Sequence[ColumnElement[Any]] | None = None,
+             ) -> Iterator[tuple[str, Sequence[Any]]]:
+        """(group key, values) of each measurement in `table` (tickets, messages or spans) that
+        passes `where` and the filters; with `aggregate`, one row per group and those columns."""
+        for grouping in self.groupings(by):
+            keys = [] if grouping.key is None else [grouping.key]
+            source = _joined(table)
+            if grouping.per_tag:
+                source = source.outerjoin(TAGS, TAGS.c.ticket_key == T.c.key)
+            query = select(*keys, *columns).select_from(source).where(*where, *self.conditions, *grouping.where)
+            if aggregate is not None and (keys or aggregate):
+                query = query.group_by(*keys, *aggregate)
+            for row in self.session.execute(query):
+                yield (grouping.name if grouping.key is None else row[0] or NONE), row[len(keys):]
+
+    def count(self, table: FromClause, where: Sequence[ColumnElement[bool]], *, distinct_tickets: bool = False) -> int:
+        counted = func.count(distinct(T.c.key)) if distinct_tickets else func.count()
+        query = select(counted).select_from(_joined(table)).where(*where, *self.conditions)
+        return int(self.session.scalar(query) or 0)
+
+    def groupings(self, by: Dimension | None) -> list[Grouping]:
+        if by is None:
+            return [Grouping()]
+        if by is Dimension.TAG:
+            return [Grouping(TAGS.c.tag, per_tag=True)]
+        if by is Dimension.SEGMENT:
+            segments = {name: _segment(rules) for name, rules in self.context.segments.rules.items()}
+            outside = (not_(or_(*segments.values())),) if segments else ()
+            return [Grouping(name=name, where=(cond,)) for name, cond in segments.items()] + \
+                [Grouping(name=NONE, where=outside)]
+        return [Grouping(_COLUMN[by])]
+
+    def _tag_counts(self, period: Period) -> Counter[str]:
+        query = (select(TAGS.c.tag, func.count()).select_from(TAGS.join(T, T.c.key == TAGS.c.ticket_key))
+                 .where(*within(T.c.created_at, period), *self.conditions).group_by(TAGS.c.tag))
+        return Counter({tag: n for tag, n in self.session.execute(query)})
+
+    def _tags_seen_before(self, tags: Iterable[str], moment: datetime) -> set[str]:
+        """Which of `tags` a ticket created before `moment` carried (any ticket, filters or not)."""
+        seen = set()
+        for tag in tags:
+            older = (select(TAGS.c.ticket_key).join(T, T.c.key == TAGS.c.ticket_key)
+                     .where(TAGS.c.tag == tag, T.c.created_at < moment, T.c.removed.is_(None)))
+            if self.session.scalar(select(exists(older))):
+                seen.add(tag)
+        return seen
+
+
+def _joined(table: FromClause) -> FromClause:
+    return T if table is T else table.join(T, T.c.key == table.c.ticket_key)
+
+
+def _matches(f: Filter, segments: Segments) -> ColumnElement[bool]:
+    """SQL for metrics.dimensions.Filter.matches."""
+    wanted = f.value.casefold()
+    none = wanted == NONE
+    if f.dimension is Dimension.TAG:
+        return not_(has_tag()) if none else has_tag(func.lower(TAGS.c.tag) == wanted)
+    if f.dimension is Dimension.SEGMENT:
+        rules = {name.casefold(): _segment(r) for name, r in segments.rules.items()}
+        if none:
+            return not_(or_(*rules.values())) if rules else true()
+        return rules.get(wanted, false())
+    if f.dimension is Dimension.AGENT:
+        if none:
+            return and_(T.c.assignee_id.is_(None), T.c.assignee_name.is_(None))
+        return or_(func.lower(T.c.assignee_id) == wanted, func.lower(T.c.assignee_name) == wanted)
+    column = _COLUMN[f.dimension]
+    return column.is_(None) if none else func.lower(column) == wanted
+
+
+def _segment(rules: Sequence[SegmentRule]) -> ColumnElement[bool]:
+    """SQL for a segment's rules (metrics.dimensions.SegmentRule.matches): any rule matches."""
+    return or_(*(has_tag(TAGS.c.tag == r.value) if r.field == "tag"  # never NULL: "not in a segment" negates it
+                 else and_(T.c.organization.is_not(None), func.lower(T.c.organization) == r.value.casefold())
+                 for r in rules))
+
