@@ -11,20 +11,25 @@ runs 03:15-03:45 and a 02:30-03:15 shift (whose start then reads after its end) 
 A wall time that happens twice means its first occurrence (summer time). Moments must be
 time-zone aware; naive datetimes are refused rather than read in the machine's zone.
 
-`business_seconds(start, end)` adds up cached per-day totals (prefix sums per year), so a ticket
-that waited a year costs little more than one that waited a minute.
+Business time is read off a cumulative clock: the business seconds since 1 January 2000 at any
+instant, from the calendar's open stretches (built a year at a time, in either direction, and
+cached). `business_seconds(start, end)` is the clock's difference, so a ticket that waited a year
+costs what one that waited a minute costs, and `business_seconds_many` gives the very same numbers
+for whole arrays of waits at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_data
+import numpy as np
 
 from metrics.periods import local
 
@@ -150,16 +155,112 @@ class BusinessCalendar:
 
     def business_seconds(self, start: datetime, end: datetime) -> float:
         """Seconds of business time in [start, end); 0 when end is not after start."""
-        if _timestamp(end) <= _timestamp(start):  # same-zone datetimes compare by wall time, even across DST
+        begin, finish = _timestamp(start), _timestamp(end)  # same-zone datetimes compare by wall time
+        if finish <= begin:
             return 0.0
-        if not self.holidays and self.schedule == _ALWAYS:
+        if self.always_open:
             return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
-        first, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
-        whole_years = sum(_year_prefix(self, year)[-1] for year in range(first.year, last.year))
-        return max(0.0, whole_years + _since_new_year(self, last, end) - _since_new_year(self, first, start))
+        clock = _clock(self)
+        return max(0.0, clock.at(finish) - clock.at(begin))
+
+    def business_seconds_many(self, starts: Sequence[float], ends: Sequence[float]) -> list[float]:
+        """`business_seconds` for pairs of POSIX timestamps, all at once (the same numbers)."""
+        begin, finish = np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
+        if self.always_open:
+            seconds = finish - begin
+        else:
+            clock = _clock(self)
+            seconds = np.maximum(0.0, clock.at_many(finish) - clock.at_many(begin))
+        return np.where(finish <= begin, 0.0, seconds).tolist()  # type: ignore[no-any-return]
+
+    @property
+    def always_open(self) -> bool:
+        return not self.holidays and self.schedule == _ALWAYS
 
 
 _ALWAYS = WeeklySchedule.always()
+_ORIGIN_YEAR = 2000
+
+
+class _Clock:
+    """Business seconds since local 1 January 2000 at any instant: the open stretches in order,
+    each with the business seconds before it. Years are added as instants need them; the origin
+    stays put, so adding years never changes a reading."""
+
+    def __init__(self, calendar: BusinessCalendar) -> None:
+        self.calendar = calendar
+        self.years: dict[int, tuple[list[float], list[float], list[float]]] = {}
+        self.offsets = {_ORIGIN_YEAR: 0.0}  # business seconds from the origin to 1 January
+        self.starts = self.ends = self.before = np.empty(0)
+        self.start_list: list[float] = []
+        self.end_list: list[float] = []
+        self.before_list: list[float] = []
+
+    def at(self, moment: float) -> float:
+        self._cover(moment, moment)
+        i = bisect_right(self.start_list, moment) - 1
+        if i < 0:
+            return float(self.before[0]) if len(self.before) else 0.0
+        return self.before_list[i] + (min(moment, self.end_list[i]) - self.start_list[i])
+
+    def at_many(self, moments: np.ndarray) -> np.ndarray:
+        if not len(moments):
+            return moments
+        self._cover(float(moments.min()), float(moments.max()))
+        if not len(self.starts):
+            return np.zeros_like(moments)
+        i = np.searchsorted(self.starts, moments, side="right") - 1
+        safe = np.maximum(i, 0)
+        readings = self.before[safe] + (np.minimum(moments, self.ends[safe]) - self.starts[safe])
+        return np.where(i < 0, self.before[0], readings)
+
+    def _cover(self, first: float, last: float) -> None:
+        """Build every local year that could hold an instant in [first, last] (a year either side)."""
+        low = datetime.fromtimestamp(max(first, 0.0), UTC).year - 1
+        high = datetime.fromtimestamp(max(last, 0.0), UTC).year + 1
+        missing = [y for y in range(min(low, _ORIGIN_YEAR), max(high, _ORIGIN_YEAR) + 1) if y not in self.years]
+        if not missing:
+            return
+        for year in sorted(y for y in missing if y >= _ORIGIN_YEAR):
+            self._add_year(year)
+            self.offsets[year + 1] = self.offsets[year] + self._total(year)
+        for year in sorted((y for y in missing if y < _ORIGIN_YEAR), reverse=True):
+            self._add_year(year)
+            self.offsets[year] = self.offsets[year + 1] - self._total(year)
+        self._index()
+
+    def _add_year(self, year: int) -> None:
+        starts, ends = [], []
+        day = date(year, 1, 1)
+        while day.year == year:
+            for start, end in _day_window(self.calendar, day):
+                starts.append(start)
+                ends.append(end)
+            day += timedelta(days=1)
+        self.years[year] = (starts, ends, [])
+
+    def _total(self, year: int) -> float:
+        starts, ends, _ = self.years[year]
+        return sum(e - s for s, e in zip(starts, ends, strict=True))
+
+    def _index(self) -> None:
+        starts: list[float] = []
+        ends: list[float] = []
+        before: list[float] = []
+        for year in sorted(self.years):
+            elapsed = self.offsets[year]
+            for s, e in zip(*self.years[year][:2], strict=True):
+                starts.append(s)
+                ends.append(e)
+                before.append(elapsed)
+                elapsed += e - s
+        self.start_list, self.end_list, self.before_list = starts, ends, before
+        self.starts, self.ends, self.before = np.array(starts), np.array(ends), np.array(before)
+
+
+@lru_cache(maxsize=16)
+def _clock(calendar: BusinessCalendar) -> _Clock:
+    return _Clock(calendar)
 
 
 def _timestamp(moment: datetime) -> float:
@@ -196,24 +297,3 @@ def _day_window(calendar: BusinessCalendar, day: date) -> tuple[tuple[float, flo
         else:
             merged.append((s, e))
     return tuple(merged)
-
-
-def _open_until(calendar: BusinessCalendar, day: date, until: float | None = None) -> float:
-    return sum(max(0.0, min(e, until if until is not None else e) - s) for s, e in _day_window(calendar, day))
-
-
-@lru_cache(maxsize=256)
-def _year_prefix(calendar: BusinessCalendar, year: int) -> tuple[float, ...]:
-    """Business seconds from 1 January of `year` to the start of each day (one more entry: the year)."""
-    day, sums, total = date(year, 1, 1), [0.0], 0.0
-    while day.year == year:
-        total += _open_until(calendar, day)
-        sums.append(total)
-        day += timedelta(days=1)
-    return tuple(sums)
-
-
-def _since_new_year(calendar: BusinessCalendar, day: date, moment: datetime) -> float:
-    """Business seconds from 1 January of `day`'s year to `moment` (which falls on local `day`)."""
-    prefix = _year_prefix(calendar, day.year)[day.timetuple().tm_yday - 1]
-    return prefix + _open_until(calendar, day, moment.timestamp())

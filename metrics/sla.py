@@ -7,9 +7,9 @@ time (and the average CSAT score) on the five tiers of the source article (seed 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -67,32 +67,36 @@ def parse_sla(text: str) -> SlaTargets:
 def sla(tickets: Sequence[Ticket], period: Period, targets: SlaTargets, *, now: datetime,
         calendar: BusinessCalendar | None = None) -> Figures:
     """Met, breached and pending first-response targets of inbound tickets created in the period."""
-    inbound = [SlaTicket(t.channel.value, t.priority.value if t.priority else None, t.created_at, t.first_response_at)
+    inbound = [SlaTicket(t.channel.value, t.priority.value if t.priority else None, t.created_at.timestamp(),
+                         t.first_response_at.timestamp() if t.first_response_at else None)
                for t in tickets if not t.outbound and period.contains(t.created_at)]
     return sla_figures(inbound, targets, now=now, calendar=calendar)
 
 
 @dataclass(frozen=True, slots=True)
 class SlaTicket:
-    """What the first-response SLA looks at of an inbound ticket."""
+    """What the first-response SLA looks at of an inbound ticket; moments in POSIX seconds."""
 
     channel: str
     priority: str | None
-    created_at: datetime
-    first_response_at: datetime | None
+    created_at: float
+    first_response_at: float | None
 
 
-def sla_figures(tickets: Iterable[SlaTicket], targets: SlaTargets, *, now: datetime,
+def sla_figures(tickets: Sequence[SlaTicket], targets: SlaTargets, *, now: datetime,
                 calendar: BusinessCalendar | None = None) -> Figures:
-    """Met, breached and pending first-response targets of the given inbound tickets."""
+    """Met, breached and pending first-response targets of the given inbound tickets: a ticket
+    still waiting counts as pending until its target passes, then as breached."""
+    starts = [t.created_at for t in tickets]
+    ends = [t.first_response_at if t.first_response_at is not None else now.timestamp() for t in tickets]
+    waits = calendar.business_seconds_many(starts, ends) if calendar is not None else \
+        [max(0.0, end - start) for start, end in zip(starts, ends, strict=True)]
     met = breached = pending = 0
-    for t in tickets:
+    for t, waited in zip(tickets, waits, strict=True):
         target = targets.target(t.channel, t.priority)
         if target is None:
             continue
-        replied = t.first_response_at
-        waited = _seconds(calendar, t.created_at, replied or now)
-        if waited <= target and replied is None:
+        if waited <= target and t.first_response_at is None:
             pending += 1
         elif waited <= target:
             met += 1
@@ -101,12 +105,6 @@ def sla_figures(tickets: Iterable[SlaTicket], targets: SlaTargets, *, now: datet
     decided = met + breached
     return {"attainment": 100.0 * met / decided if decided else None, "met": float(met),
             "breached": float(breached), "pending": float(pending)}
-
-
-def _seconds(calendar: BusinessCalendar | None, start: datetime, end: datetime) -> float:
-    if calendar is not None:
-        return calendar.business_seconds(start, end)
-    return max(0.0, (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds())
 
 
 class Tier(StrEnum):

@@ -23,7 +23,6 @@ from metrics.periods import Period
 from metrics.tags import TagReport, tag_report
 from metrics.volume import OldestTicket, age_seconds, peak_grid
 from storage import metric_figures
-from storage.metric_figures import SPANS as S
 from storage.metric_figures import TAGS, has_tag, open_at, within
 from storage.metric_figures import TICKETS as T
 
@@ -50,7 +49,9 @@ class StoredSource:
 
     def __init__(self, session: Session, filters: Sequence[Filter], context: Context) -> None:
         self.session, self.context = session, context
-        self.conditions = [T.c.removed.is_(None), *(_matches(f, context.segments) for f in filters)]
+        self.dialect = session.get_bind().dialect.name
+        self.filters = [_matches(f, context.segments) for f in filters]
+        self.conditions = [T.c.removed.is_(None), *self.filters]
 
     # --- catalog.Source ------------------------------------------------------------------
 
@@ -82,8 +83,8 @@ class StoredSource:
 
     def oldest_open(self, at: datetime) -> OldestTicket | None:
         row = self.session.execute(
-            select(T.c.key, T.c.subject, T.c.created_at).select_from(_joined(S))
-            .where(*open_at(at), *self.conditions).order_by(T.c.created_at, T.c.key).limit(1)).first()
+            select(T.c.key, T.c.subject, T.c.created_at).select_from(_joined(open_at(at)))
+            .where(*self.conditions).order_by(T.c.created_at, T.c.key).limit(1)).first()
         return None if row is None else OldestTicket(row.key, row.subject, age_seconds(row.created_at, at))
 
     # --- reads for storage/metric_figures.py ----------------------------------------------
@@ -95,19 +96,24 @@ class StoredSource:
         passes `where` and the filters; with `aggregate`, one row per group and those columns."""
         for grouping in self.groupings(by):
             keys = [] if grouping.key is None else [grouping.key]
-            source = _joined(table)
-            if grouping.per_tag:
-                source = source.outerjoin(TAGS, TAGS.c.ticket_key == T.c.key)
-            query = select(*keys, *columns).select_from(source).where(*where, *self.conditions, *grouping.where)
+            reads_tickets = any(f is T for f in select(*columns, *where).columns_clause_froms)
+            if table is not T and not (keys or grouping.where or self.filters or reads_tickets):
+                # messages and spans exist for live tickets only (storage.tickets.store)
+                query = select(*columns).select_from(table).where(*where)
+            else:
+                source = _joined(table)
+                if grouping.per_tag:
+                    source = source.outerjoin(TAGS, TAGS.c.ticket_key == T.c.key)
+                query = select(*keys, *columns).select_from(source).where(*where, *self.conditions, *grouping.where)
             if aggregate is not None and (keys or aggregate):
                 query = query.group_by(*keys, *aggregate)
             for row in self.session.execute(query):
                 yield (grouping.name if grouping.key is None else row[0] or NONE), row[len(keys):]
 
     def count(self, table: FromClause, where: Sequence[ColumnElement[bool]], *, distinct_tickets: bool = False) -> int:
-        counted = func.count(distinct(T.c.key)) if distinct_tickets else func.count()
-        query = select(counted).select_from(_joined(table)).where(*where, *self.conditions)
-        return int(self.session.scalar(query) or 0)
+        counted = func.count(distinct(table.c.key if table is T else table.c.ticket_key)) if distinct_tickets \
+            else func.count()
+        return sum(n for _, (n,) in self.rows(None, [counted], table, where, aggregate=[]))
 
     def groupings(self, by: Dimension | None) -> list[Grouping]:
         if by is None:

@@ -232,8 +232,8 @@ class TicketRow(Base):
         Index("ix_tickets_channel_created", "channel", "created_at"),
         Index("ix_tickets_first_response", "first_response_at"),
         Index("ix_tickets_resolved", "last_resolved_at"),
+        Index("ix_tickets_first_resolved", "first_resolved_at"),
         Index("ix_tickets_rated", "rated_at"),
-        Index("ix_tickets_open", "is_resolved", "created_at"),
         Index("ix_tickets_assignee", "assignee_id", "created_at"),
         Index("ix_tickets_requester", "requester_id"),
     )

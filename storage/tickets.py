@@ -101,7 +101,9 @@ def refresh(session: Session, keys: Iterable[str]) -> None:
 
 
 def store(session: Session, folded: Sequence[Ticket]) -> None:
-    """Write folded tickets with their tags, public messages and open spans (insert or replace)."""
+    """Write folded tickets with their tags, public messages and open spans (insert or replace).
+    A removed ticket (merged, spam, deleted) keeps its row but no messages or spans: metric
+    reads of those tables then need no look at the ticket."""
     if not folded:
         return
     connection = session.connection()
@@ -118,12 +120,12 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
         connection.execute(_insert(session, TicketTag.__table__).on_conflict_do_nothing(), tags)
     messages = [{"ticket_key": t.key[:200], "seq": i, "at": m.at, "role": m.role.value,
                  "author": m.author[:200] if m.author else None, "wait_seconds": m.wait_seconds}
-                for t in folded for i, m in enumerate(t.messages)]
+                for t in folded if t.removed is None for i, m in enumerate(t.messages)]
     if messages:
         connection.execute(TicketMessage.__table__.insert(), messages)
     spans = [{"ticket_key": t.key[:200], "seq": i, "opened_at": s.opened_at, "resolved_at": s.resolved_at,
               "resolved_by": s.resolved_by[:200] if s.resolved_by else None}
-             for t in folded for i, s in enumerate(t.open_spans)]
+             for t in folded if t.removed is None for i, s in enumerate(t.open_spans)]
     if spans:
         connection.execute(TicketSpan.__table__.insert(), spans)
 
