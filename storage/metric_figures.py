@@ -19,6 +19,7 @@ from sqlalchemy import (
     exists,
     extract,
     func,
+    null,
     select,
     union_all,
 )
@@ -116,20 +117,24 @@ def backlog(source: StoredSource, period: Period, by: Dimension | None) -> Group
 
 
 def _durations(source: StoredSource, by: Dimension | None, seconds: ColumnElement[float],
-               moment: ColumnElement[datetime], table: Any, where: list[ColumnElement[bool]]) -> Grouped:
+               moment: ColumnElement[datetime], table: Any, where: list[ColumnElement[bool]],
+               also: tuple[ColumnElement[Any], dict[str, list[Any]]] | None = None) -> Grouped:
     """Duration figures of the measurements that passed `where`; the moment each ended is read
-    only when business time is wanted."""
+    only when business time is wanted. `also`: one more column, collected per group on the way."""
     calendar = source.context.calendar
-    columns = [seconds] if calendar is None else [seconds, epoch(source, moment)]
+    columns = [seconds, epoch(source, moment) if calendar is not None else null()]
+    if also is not None:
+        columns.append(also[0])
     values: dict[str, list[float]] = defaultdict(list)
     ends: dict[str, list[float]] = defaultdict(list)
     for key in _groups(by):
         values[key]
     for key, row in source.rows(by, columns, table, [seconds.is_not(None), *where]):
         values[key].append(row[0])
-        if calendar is not None:
-            ends[key].append(row[1])
-    return {key: duration_figures(v, calendar, ends[key]) for key, v in values.items()}
+        ends[key].append(row[1])
+        if also is not None:
+            also[1][key].append(row[2])
+    return {key: duration_figures(v, calendar, ends[key] if calendar is not None else ()) for key, v in values.items()}
 
 
 def first_response_time(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
@@ -144,12 +149,9 @@ def response_time(source: StoredSource, period: Period, by: Dimension | None) ->
 def resolution_time(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     first = _durations(source, by, T.c.first_resolution_seconds, T.c.first_resolved_at, T,
                        within(T.c.first_resolved_at, period))
-    full = _durations(source, by, T.c.full_resolution_seconds, T.c.last_resolved_at, T,
-                      within(T.c.last_resolved_at, period))
     replies: dict[str, list[int]] = defaultdict(list)
-    for key, (n,) in source.rows(by, [T.c.agent_replies], T, [T.c.full_resolution_seconds.is_not(None),
-                                                              *within(T.c.last_resolved_at, period)]):
-        replies[key].append(n)
+    full = _durations(source, by, T.c.full_resolution_seconds, T.c.last_resolved_at, T,
+                      within(T.c.last_resolved_at, period), also=(T.c.agent_replies, replies))
     empty = duration_figures([], source.context.calendar)
     return {key: resolution_figures(first.get(key, empty), full.get(key, empty), replies[key])
             for key in set(first) | set(full)}
