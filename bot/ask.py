@@ -18,9 +18,13 @@ def ask(sessions: sessionmaker[Session], settings: Settings, text: str, *, now: 
     """The answer to `text` at `now`; a grammar.QueryError names what could not be read."""
     query = parse_query(text, now=now, tz=settings.zone, week_start=settings.first_weekday)
     if isinstance(query, CustomerQuery):
-        with sessions() as session:
-            return customer_history(query.customer, ticket_queries.customer_tickets(session, query.customer))
+        return customer_answer(sessions, query)
     return answer_query(sessions, settings, query, now=now)
+
+
+def customer_answer(sessions: sessionmaker[Session], query: CustomerQuery) -> CustomerHistory:
+    with sessions() as session:
+        return customer_history(query.customer, ticket_queries.customer_tickets(session, query.customer))
 
 
 def answer_query(sessions: sessionmaker[Session], settings: Settings, query: MetricQuery, *,

@@ -197,6 +197,8 @@ class _Reader:
         return False
 
     def _fail(self, word: str) -> None:
+        if word.lower() in ("last", "past", "this", "since") and len(self.words) > 1:
+            word = f"{word} {self.words[1]}"  # name the whole phrase: `last fortnight`, not `last`
         vocabulary = [*PERIODS, *WEEKDAYS, "by", "vs", *(f"{f}:" for f in FILTERS)]
         if self.period is not None and _looks_like_period(word):
             raise QueryError(word, "Give one period only.", example=f"{self.metric} last week")

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from bot.http import build_http_app
 from bot.settings import Settings
+from bot.slack.app import build_slack_app, events_route, start_socket_mode
 from storage.db import make_engine, make_sessions
 from storage.ingest.processor import run_processor
 from storage.migrate import upgrade
@@ -102,17 +103,22 @@ class Service:
     database: Database
     processor: Processor
     app: ASGIApp
+    disconnect_slack: Callable[[], None] | None = None
 
     def stop(self) -> None:
+        if self.disconnect_slack is not None:
+            self.disconnect_slack()
         self.processor.stop()
         self.database.close()
 
 
 def build_web(settings: Settings, database: Database, *, clock: Callable[[], datetime] = utc_now,
               on_shutdown: Callable[[], None] | None = None) -> ASGIApp:
-    """The HTTP app of one server process."""
+    """The HTTP app of one server process: webhooks, /healthz and /slack/events."""
+    slack = build_slack_app(settings, database.sessions, clock) if settings.slack_configured else None
     return build_http_app(sessions=database.sessions, secrets=settings.webhook_secret_values(),
-                          max_age=settings.webhook_max_age_seconds, clock=clock, on_shutdown=on_shutdown)
+                          max_age=settings.webhook_max_age_seconds, clock=clock, on_shutdown=on_shutdown,
+                          extra_routes=[events_route(slack)])
 
 
 def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
@@ -121,7 +127,15 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     database = open_database(settings)
     worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
     worker.start()
-    return Service(database=database, processor=worker, app=build_web(settings, database, clock=clock))
+    service = Service(database=database, processor=worker, app=build_web(settings, database, clock=clock))
+    if settings.socket_mode:
+        slack = build_slack_app(settings, database.sessions, clock, socket_mode=True)
+        service.disconnect_slack = start_socket_mode(slack, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
+    elif not settings.slack_configured:
+        logging.getLogger(__name__).warning(
+            "Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket "
+            "Mode): serving webhooks only")
+    return service
 
 
 def create_worker_app() -> ASGIApp:

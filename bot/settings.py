@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     holidays_extra: str = Field("", validation_alias="DESKPULSE_HOLIDAYS_EXTRA")
     sla_targets: str = Field(DEFAULT_SLA, validation_alias="DESKPULSE_SLA")
     segments: str = Field("vip=tag:vip", validation_alias="DESKPULSE_SEGMENTS")
+    agent_metrics_channels: str = Field("", validation_alias="DESKPULSE_AGENT_METRICS_CHANNELS")
+    agent_metrics_usergroups: str = Field("", validation_alias="DESKPULSE_AGENT_METRICS_USERGROUPS")
 
     @field_validator("database_url")
     @classmethod
@@ -107,6 +109,14 @@ class Settings(BaseSettings):
         parse_segments(value)
         return value
 
+    @field_validator("agent_metrics_channels", "agent_metrics_usergroups")
+    @classmethod
+    def _slack_ids(cls, value: str) -> str:
+        ids = _id_list(value)
+        if any(not re.fullmatch(r"[A-Z0-9]{5,}", i) for i in ids):
+            raise ValueError("expected Slack ids, comma-separated, such as C0123ABCD (channels) or S0123ABCD (groups)")
+        return ",".join(ids)
+
     @model_validator(mode="after")
     def _holidays(self) -> Settings:
         if self.holidays_country:
@@ -133,6 +143,22 @@ class Settings(BaseSettings):
     def metric_context(self, now: datetime) -> Context:
         return Context(now=now, calendar=self.calendar(), sla=parse_sla(self.sla_targets),
                        segments=parse_segments(self.segments))
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(_secret(self.slack_bot_token) and _secret(self.slack_signing_secret))
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(_secret(self.slack_bot_token) and _secret(self.slack_app_token))
+
+    @property
+    def agent_metric_channels(self) -> frozenset[str]:
+        return frozenset(_id_list(self.agent_metrics_channels))
+
+    @property
+    def agent_metric_usergroups(self) -> frozenset[str]:
+        return frozenset(_id_list(self.agent_metrics_usergroups))
 
     def webhook_secret_values(self) -> dict[str, str]:
         return {source: secret.get_secret_value() for source, secret in self.webhook_secrets.items()}
@@ -180,6 +206,14 @@ def _extra_dates(text: str) -> list[date]:
         return [date.fromisoformat(d.strip()) for d in text.split(",") if d.strip()]
     except ValueError:
         raise ValueError("expected dates like 2026-12-24,2026-12-31") from None
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _id_list(text: str) -> list[str]:
+    return [part.strip().upper() for part in text.split(",") if part.strip()]
 
 
 def setting_names() -> list[str]:

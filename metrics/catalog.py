@@ -71,6 +71,8 @@ class Metric:
     own_rows: Callable[[MetricQuery, Source, Context], list[Row]] | None = None
     # what the answer shows beside the table: the tag report, the busiest hours, the oldest ticket
     details: Callable[[MetricQuery, Source], dict[str, object]] | None = None
+    # the columns counting what the answer rests on ("based on 412 first responses"), and their noun
+    basis: tuple[tuple[str, ...], str] | None = None
 
     @property
     def headline(self) -> Column:
@@ -92,23 +94,26 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         Column("new", "new tickets", N), Column("active", "active", N), Column("solved", "solved", N, _HIGH),
         Column("reopened", "reopened", N, _LOW), Column("incoming", "incoming messages", N),
         Column("outgoing", "agent replies", N)),
-        lambda ts, p, c: volume.volume(ts, p), "Volume", "volume this month"),
+        lambda ts, p, c: volume.volume(ts, p), "Volume", "volume this month", basis=(("active",), "active tickets")),
     Metric("backlog", "Backlog", ("open", "queue"), (
         Column("open", "unresolved tickets", N, _LOW), Column("under_1d", "under 1 day old", N),
         Column("d1_3", "1-3 days old", N, _LOW), Column("d3_7", "3-7 days old", N, _LOW),
         Column("over_7d", "over 7 days old", N, _LOW), Column("oldest_age", "oldest", D, _LOW)),
         lambda ts, p, c: volume.backlog(ts, p.end), "Backlog", "backlog", at_end=True,
+        basis=(("open",), "unresolved tickets"),
         details=lambda q, source: {"oldest": source.oldest_open(q.period.end)}),
     Metric("frt", "First response time", ("first-response", "first_response", "response-time", "firstresponse"), (
         Column("median", "median", D, _LOW), Column("p90", "p90", D, _LOW), Column("mean", "mean", D, _LOW),
         Column("count", "first responses", N)),
         lambda ts, p, c: response_times.first_response_time(ts, p, c.calendar), "First response time",
-        "frt yesterday by channel", business_time=True),
+        "frt yesterday by channel", business_time=True,
+        basis=(("count",), "first responses")),
     Metric("response", "Average response time", ("art", "replies", "reply-time"), (
         Column("mean", "average", D, _LOW), Column("median", "median", D, _LOW), Column("p90", "p90", D, _LOW),
         Column("count", "replies that ended a wait", N)),
         lambda ts, p, c: response_times.response_time(ts, p, c.calendar), "Average response time",
-        "response last week", business_time=True),
+        "response last week", business_time=True,
+        basis=(("count",), "replies that ended a wait")),
     Metric("resolution", "Resolution time", ("resolution-time", "ttr", "solve-time"), (
         Column("median", "median full resolution", D, _LOW), Column("p90", "p90 full resolution", D, _LOW),
         Column("mean", "mean full resolution", D, _LOW), Column("count", "resolved tickets", N),
@@ -116,31 +121,35 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         Column("first_p90", "p90 first resolution", D, _LOW), Column("first_mean", "mean first resolution", D, _LOW),
         Column("replies_per_resolved", "agent replies per resolved ticket", N, _LOW)),
         lambda ts, p, c: response_times.resolution_time(ts, p, c.calendar), "Resolution time",
-        "resolution 2026-10-01..2026-10-31 channel:email", business_time=True),
+        "resolution 2026-10-01..2026-10-31 channel:email", business_time=True,
+        basis=(("count",), "resolved tickets")),
     Metric("csat", "CSAT", ("satisfaction", "happiness", "rating", "ratings"), (
         Column("score", "CSAT (good ratings)", P, _HIGH), Column("ratings", "ratings", N),
         Column("satisfied", "satisfied", N), Column("neutral", "neutral", N),
         Column("unsatisfied", "unsatisfied", N, _LOW), Column("average", "average score", S, _HIGH)),
-        lambda ts, p, c: satisfaction.csat(ts, p), "CSAT", "csat last week"),
+        lambda ts, p, c: satisfaction.csat(ts, p), "CSAT", "csat last week", basis=(("ratings",), "ratings")),
     Metric("outcomes", "Resolution outcomes", ("one-touch", "onetouch", "fcr", "abandoned", "abandonment",
                                                 "automated", "automation", "self-service"), (
         Column("one_touch", "one-touch", P, _HIGH), Column("abandoned", "abandoned", P, _LOW),
         Column("automated", "automated", P), Column("reopened", "reopened", P, _LOW),
         Column("resolved", "resolved tickets", N)),
-        lambda ts, p, c: outcomes.outcomes(ts, p), "Resolution outcomes", "one-touch last month"),
+        lambda ts, p, c: outcomes.outcomes(ts, p), "Resolution outcomes", "one-touch last month",
+        basis=(("resolved",), "resolved tickets")),
     Metric("sla", "First-response SLA", ("breaches", "sla-breaches"), (
         Column("attainment", "met", P, _HIGH), Column("breached", "breached", N, _LOW),
         Column("met", "within target", N), Column("pending", "still within target, no reply yet", N)),
-        lambda ts, p, c: sla(ts, p, c.sla, now=c.now, calendar=c.calendar), "SLA", "sla yesterday by channel"),
+        lambda ts, p, c: sla(ts, p, c.sla, now=c.now, calendar=c.calendar), "SLA", "sla yesterday by channel",
+        basis=(("breached", "met", "pending"), "inbound tickets")),
     Metric("agents", "Agents", ("agent", "team", "leaderboard"), (
         Column("replies", "replies", N), Column("closed", "tickets closed", N), Column("handled", "conversations", N),
         Column("csat", "CSAT", P, _HIGH), Column("ratings", "ratings", N), Column("frt_median", "median FRT", D, _LOW)),
         lambda ts, p, c: team(agents(ts, p), _handled(ts, p), response_times.first_response_time(ts, p)["median"]),
-        "Agents", "agents last 7 days", own_rows=lambda q, source, c: _agent_rows(q, source)),
+        "Agents", "agents last 7 days", own_rows=lambda q, source, c: _agent_rows(q, source),
+        basis=(("handled",), "conversations")),
     Metric("tags", "Tags", ("tag", "types", "ticket-types", "topics"), (
         Column("tickets", "tickets", N), Column("share", "share of new tickets", P)),
         lambda ts, p, c: {"tickets": float(sum(p.contains(t.created_at) for t in ts if t.tags)), "share": None},
-        "Tags", "tags last month", own_rows=lambda q, source, c: [],
+        "Tags", "tags last month", own_rows=lambda q, source, c: [], basis=(("tickets",), "tagged new tickets"),
         details=lambda q, source: {"tag_report": source.tag_report(q.period, q.comparison or q.period.previous())}),
     Metric("level", "Service level", ("levels", "service-level", "tier", "tiers"), (
         Column("frt_median", "median first response", D, _LOW), Column("csat_average", "average CSAT score", S, _HIGH)),
@@ -150,6 +159,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("peak", "Peak hours", ("busiest", "hours", "heatmap"), (
         Column("new", "new tickets", N),),
         lambda ts, p, c: {"new": float(sum(p.contains(t.created_at) for t in ts))}, "Peak hours", "peak last 4 weeks",
+        basis=(("new",), "new tickets"),
         details=lambda q, source: {"busiest_grid": source.peak_hours(q.period)}),
 )}
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import uvicorn
 
-from bot.runtime import Service, build_service
+from bot.runtime import Service, build_service, utc_now
 from bot.settings import Settings
 from storage.ingest.processor import wait_until_processed
 
@@ -38,8 +40,8 @@ class RunningServer:
         self.service.stop()
 
 
-def start_server(settings: Settings | None = None) -> RunningServer:
-    service = build_service(settings or Settings(), processor="thread")
+def start_server(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> RunningServer:
+    service = build_service(settings or Settings(), processor="thread", clock=clock)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
