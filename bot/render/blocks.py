@@ -17,7 +17,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
@@ -26,7 +25,7 @@ from slack_sdk.models.blocks import (
 
 from bot.render.format import bounds, change, moment, value
 from bot.text import duration
-from metrics.catalog import METRICS, Answer, Column, Row
+from metrics.catalog import Answer, Column, Row
 from metrics.customers import CustomerHistory
 
 SECTION_LIMIT = 3000
@@ -227,10 +226,5 @@ def message_blocks(*paragraphs: str) -> Blocks:
     return [SectionBlock(text=MarkdownTextObject(text=_fit(p))).to_dict() for p in paragraphs if p]
 
 
-def divider() -> dict[str, Any]:
-    return DividerBlock().to_dict()
-
-
-def metric_command(word: str) -> str | None:
-    """The slash command a metric has of its own, if any (`frt` -> `/frt`)."""
-    return f"/{word}" if word in METRICS else None
+def context_block(text: str) -> dict[str, Any]:
+    return ContextBlock(elements=[MarkdownTextObject(text=_fit(text))]).to_dict()

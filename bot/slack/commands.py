@@ -10,7 +10,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +21,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ask import answer_query, customer_answer
 from bot.grammar import CustomerQuery, QueryError, help_text, parse_query
-from bot.render.blocks import SHARE_ACTION, answer_blocks, answer_text, customer_blocks, message_blocks
+from bot.render.blocks import (
+    SHARE_ACTION,
+    answer_blocks,
+    answer_text,
+    context_block,
+    customer_blocks,
+    escape,
+    message_blocks,
+)
+from bot.render.charts import chart_png
 from bot.settings import Settings
 from bot.slack import webapi
 from bot.slack.access import AgentAccess, per_agent
-from metrics.catalog import METRICS, MetricQuery
+from metrics.catalog import METRICS, Answer, MetricQuery
+from metrics.periods import Unit
 from storage import ticket_queries
 
 log = logging.getLogger(__name__)
@@ -37,6 +47,7 @@ COMMANDS: dict[str, str | None] = {
     "/deskpulse": None,
 }
 HELP_WORDS = {"", "help", "?", "-h", "--help"}
+CHART_WORD = "chart"
 MAX_SHARED_TEXT = 1500  # the Share button's value holds the query (Slack allows 2,000 characters)
 
 
@@ -49,9 +60,13 @@ class Asked:
     now: datetime
 
     @property
+    def wants_chart(self) -> bool:
+        return CHART_WORD in self.text.lower().split()
+
+    @property
     def query_text(self) -> str | None:
-        """What the grammar reads; None asks for the help."""
-        text = " ".join(self.text.split())
+        """What the grammar reads (without the word `chart`); None asks for the help."""
+        text = " ".join(w for w in self.text.split() if w.lower() != CHART_WORD)
         metric = COMMANDS.get(self.command)
         if metric is None:
             return None if text.lower() in HELP_WORDS else text
@@ -123,8 +138,39 @@ def _answer(desk: Desk, client: WebClient, asked: Asked, *, channel_id: str, use
     if isinstance(query, MetricQuery) and per_agent(query) and not desk.access.allowed(
             client, channel_id=channel_id, user_id=user_id):
         return _ephemeral(desk.access.refusal())
+    if isinstance(query, MetricQuery) and asked.wants_chart:
+        query = _charted(query)
     message = _compute(desk, asked, query, share=asked.share_value())
+    if asked.wants_chart and isinstance(query, MetricQuery) and "answer" in message:
+        note = _post_chart(client, message["answer"], asked, channel_id=channel_id, user_id=user_id)
+        message["blocks"].insert(-1, context_block(note))
+    message.pop("answer", None)
     return {"response_type": "ephemeral", **message}
+
+
+def _charted(query: MetricQuery) -> MetricQuery:
+    """A chart needs a series: a trend by day (by hour within a day) unless a breakdown is asked."""
+    if query.group_by is not None or query.metric.own_rows is not None or query.metric.details is not None:
+        return query
+    one_day = (query.period.end - query.period.start).total_seconds() <= 26 * 3600
+    return replace(query, group_by=Unit.HOUR if one_day else Unit.DAY)
+
+
+def _post_chart(client: WebClient, result: Answer, asked: Asked, *, channel_id: str, user_id: str) -> str:
+    """Upload the chart to the channel it was asked in; say what happened in the private answer."""
+    png = chart_png(result)
+    if png is None:
+        return "There is nothing to chart for this question."
+    title = f"{result.query.metric.title} · {result.query.period.label}"
+    try:
+        client.files_upload_v2(channel=channel_id, file=png, filename=f"deskpulse-{result.query.metric.name}.png",
+                               title=title, alt_txt=answer_text(result),
+                               initial_comment=f"<@{user_id}> asked `{asked.command} {escape(asked.text)}`")
+    except SlackApiError as error:
+        problem = webapi.SlackProblem.from_error(error)
+        log.warning("chart upload to %s failed: %s", channel_id, problem.code)
+        return f"The chart could not be posted: {problem.sentence}"
+    return "The chart is posted in this channel."
 
 
 def _compute(desk: Desk, asked: Asked, query: MetricQuery | CustomerQuery, *, share: str | None,
@@ -139,7 +185,7 @@ def _compute(desk: Desk, asked: Asked, query: MetricQuery | CustomerQuery, *, sh
                 "text": f"Tickets of {query.customer}"}
     result = answer_query(desk.sessions, desk.settings, query, now=asked.now)
     return {"blocks": answer_blocks(result, as_of=as_of, share=share, shared_by=shared_by),
-            "text": answer_text(result)}
+            "text": answer_text(result), "answer": result}
 
 
 def _share(desk: Desk, client: WebClient, body: dict[str, Any]) -> dict[str, Any]:
@@ -147,9 +193,12 @@ def _share(desk: Desk, client: WebClient, body: dict[str, Any]) -> dict[str, Any
     asked = Asked.from_share_value(body["actions"][0]["value"])
     channel_id, user_id = body["channel"]["id"], body["user"]["id"]
     query = desk.parse(asked)
+    if isinstance(query, MetricQuery) and asked.wants_chart:
+        query = _charted(query)  # the same table as the private answer; its chart is in the channel already
     if isinstance(query, MetricQuery) and per_agent(query) and not desk.access.channel_allowed(channel_id):
         return _ephemeral(desk.access.refusal(), replace=False)
     message = _compute(desk, asked, query, share=None, shared_by=user_id)
+    message.pop("answer", None)
     try:
         client.chat_postMessage(channel=channel_id, **message)
     except SlackApiError as error:

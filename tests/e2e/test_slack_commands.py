@@ -245,3 +245,20 @@ def test_the_acknowledgement_does_not_wait_for_a_slow_slack(team: RunningServer,
     acked, url = command(team, slack, "/frt", "last week")  # the client gives up after 3 s
     assert acked.status_code == 200
     assert "*5m* median" in readable(slack.wait_for_response(url)[0])
+
+
+def test_a_chart_is_posted_in_the_channel_and_the_answer_says_so(team: RunningServer, slack: SlackStandIn) -> None:
+    shown = readable(answer_of(team, slack, "/frt", "last 14 days chart"))
+    assert "The chart is posted in this channel." in shown
+    assert "*by day*" in shown  # the series the chart draws, as a table
+    done = slack.wait_for_call("files.completeUploadExternal")
+    assert done.args["channel_id"] == "CSUPPORT01" and "asked `/frt last 14 days chart`" in done.args[
+        "initial_comment"]
+    png = next(iter(slack.uploads.values()))
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def test_a_chart_where_the_bot_is_not_invited_says_how_to_fix_it(team: RunningServer, slack: SlackStandIn) -> None:
+    slack.channels_without_bot.add("CPRIVATE01")
+    shown = readable(answer_of(team, slack, "/volume", "last week by channel chart", channel="CPRIVATE01"))
+    assert "The chart could not be posted" in shown and "/invite @deskpulse" in shown

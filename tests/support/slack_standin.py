@@ -35,6 +35,7 @@ class SlackStandIn:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     channels_without_bot: set[str] = field(default_factory=set)
     delay_seconds: float = 0.0  # every answer waits this long (a slow Slack)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes sent to its upload URL
     _urls: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -109,12 +110,15 @@ def start_slack_standin() -> SlackStandIn:
             args = dict(parse_qsl(url.query))
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
-            if raw:
+            if raw and not url.path.startswith("/upload/"):
                 if "json" in (self.headers.get("content-type") or ""):
                     args.update(json.loads(raw))
                 else:
                     args.update(parse_qsl(raw.decode()))
-            if url.path.startswith("/respond/"):
+            if url.path.startswith("/upload/"):
+                standin.uploads[url.path.removeprefix("/upload/")] = raw
+                self._send(200, {}, raw=f"OK - {len(raw)}")
+            elif url.path.startswith("/respond/"):
                 self._respond_url(url.path, args)
             elif url.path.startswith("/api/"):
                 self._web_api(url.path.removeprefix("/api/"), args)
@@ -175,6 +179,17 @@ def web_api_answer(standin: SlackStandIn, method: str, args: dict[str, Any]) -> 
         if problems:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
         return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}"}
+    if method == "files.getUploadURLExternal":
+        file_id = f"F{len(standin.calls_to(method)):08d}"
+        return {"ok": True, "upload_url": f"{standin.base}/upload/{file_id}", "file_id": file_id}
+    if method == "files.completeUploadExternal":
+        if args.get("channel_id") in standin.channels_without_bot:
+            return {"ok": False, "error": "not_in_channel"}
+        files = json.loads(args["files"]) if isinstance(args.get("files"), str) else args.get("files") or []
+        missing = [f["id"] for f in files if f["id"] not in standin.uploads]
+        if missing:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
     if method == "usergroups.users.list":
         group = args.get("usergroup")
         if group not in standin.usergroups:
