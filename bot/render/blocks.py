@@ -228,3 +228,12 @@ def message_blocks(*paragraphs: str) -> Blocks:
 
 def context_block(text: str) -> dict[str, Any]:
     return ContextBlock(elements=[MarkdownTextObject(text=_fit(text))]).to_dict()
+
+
+def tile(a: Answer) -> str:
+    """One answer's headline as a dashboard field: title, number, change."""
+    column, title = a.query.metric.headline, a.query.metric.title
+    named = f"*{title}*" if column.label.lower().startswith(title.lower()) else f"*{title}* ({column.label})"
+    shown = f"{named}\n{value(column, a.total.figures.get(column.key))}"
+    shift = change(column, a.total.change(column))
+    return f"{shown}   {_verdict(shift)}" if shift else shown

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from bot.settings import Settings
 from bot.slack import commands
 from bot.slack.access import AgentAccess
+from bot.slack.home import register_home
 from bot.slack.webapi import web_client
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ def build_slack_app(settings: Settings, sessions: sessionmaker[Session], clock: 
     finally:
         bolt_log.removeFilter(quiet)
     access = AgentAccess(settings.agent_metric_channels, settings.agent_metric_usergroups)
-    commands.register(app, commands.Desk(settings, sessions, clock, access))
+    desk = commands.Desk(settings, sessions, clock, access)
+    commands.register(app, desk)
+    register_home(app, desk)
     return app
 
 

@@ -233,11 +233,13 @@ def _ephemeral(text: str, *, replace: bool | None = None) -> dict[str, Any]:
     return message
 
 
+NO_DATA = ("*No tickets yet.* Connect a helpdesk: point its webhooks at `https://<your deskpulse host>/webhooks/"
+           "<helpdesk>` and set `<HELPDESK>_WEBHOOK_SECRET` (see docs/zendesk.md and docs/webhook-format.md). "
+           "To try deskpulse first, run `deskpulse demo`: 90 days of a made-up team.")
+
+
 def _no_data() -> dict[str, Any]:
-    text = ("*No tickets yet.* Connect a helpdesk: point its webhooks at `https://<your deskpulse host>/webhooks/"
-            "<helpdesk>` and set `<HELPDESK>_WEBHOOK_SECRET` (see docs/zendesk.md and docs/webhook-format.md). "
-            "To try deskpulse first, run `deskpulse demo`: 90 days of a made-up team.")
-    return {"blocks": message_blocks(text), "text": "No tickets yet"}
+    return {"blocks": message_blocks(NO_DATA), "text": "No tickets yet"}
 
 
 def _unreadable(problem: QueryError, asked: Asked) -> list[str]:

@@ -262,3 +262,29 @@ def test_a_chart_where_the_bot_is_not_invited_says_how_to_fix_it(team: RunningSe
     slack.channels_without_bot.add("CPRIVATE01")
     shown = readable(answer_of(team, slack, "/volume", "last week by channel chart", channel="CPRIVATE01"))
     assert "The chart could not be posted" in shown and "/invite @deskpulse" in shown
+
+
+def _open_home(bot: RunningServer, user: str = "ULEAD0001") -> None:
+    event = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1", "event_time": 1,
+             "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}}
+    body = json.dumps(event)
+    headers = {**signed(body), "content-type": "application/json"}
+    assert httpx.post(bot.base_url + "/slack/events", content=body, headers=headers).status_code == 200
+
+
+def test_app_home_shows_today_the_last_7_days_and_service_levels(team: RunningServer, slack: SlackStandIn) -> None:
+    _open_home(team)
+    published = slack.wait_for_call("views.publish")
+    assert published.args["user_id"] == "ULEAD0001"
+    shown = readable(json.loads(published.args["view"]) if isinstance(published.args["view"], str)
+                     else published.args["view"])
+    assert "Today so far" in shown and "The last 7 days" in shown
+    assert "*First response time* (median)\n1h 2m" in shown  # 5m and 2h from 17 to 23 November
+    assert "*chat*: first response 5m (average)" in shown and "*CSAT*\n0%" in shown
+    assert "Data as of Tue 24 Nov 2026 08:00 (Europe/Berlin)" in shown
+
+
+def test_app_home_without_data_says_how_to_start(bot: RunningServer, slack: SlackStandIn) -> None:
+    _open_home(bot)
+    view = slack.wait_for_call("views.publish").args["view"]
+    assert "No tickets yet" in readable(json.loads(view) if isinstance(view, str) else view)
