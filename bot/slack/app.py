@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -75,10 +76,29 @@ def events_route(app: App | None) -> Route:
 
 
 def start_socket_mode(app: App, app_token: str) -> Callable[[], None]:
-    """Connect over Socket Mode in the background; returns how to disconnect."""
+    """Connect over Socket Mode in the background, trying again while Slack cannot be reached, so
+    the webhooks are served meanwhile; returns how to disconnect."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(app, app_token)
-    handler.connect()
-    log.info("Slack: connected over Socket Mode")
-    return handler.close
+    stopped = threading.Event()
+
+    def connect() -> None:
+        wait = 1.0
+        while not stopped.is_set():
+            try:
+                handler.connect()
+                log.info("Slack: connected over Socket Mode")
+                return
+            except Exception as exc:
+                log.warning("Slack: Socket Mode connection failed (%s); trying again in %.0f s", exc, wait)
+                stopped.wait(wait)
+                wait = min(wait * 2, 60.0)
+
+    threading.Thread(target=connect, name="deskpulse-socket-mode", daemon=True).start()
+
+    def disconnect() -> None:
+        stopped.set()
+        handler.close()
+
+    return disconnect

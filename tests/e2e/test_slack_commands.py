@@ -288,3 +288,20 @@ def test_app_home_without_data_says_how_to_start(bot: RunningServer, slack: Slac
     _open_home(bot)
     view = slack.wait_for_call("views.publish").args["view"]
     assert "No tickets yet" in readable(json.loads(view) if isinstance(view, str) else view)
+
+
+def test_socket_mode_connects_out_with_the_app_token(sqlite_url: str, slack: SlackStandIn,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
+    slack.failures["apps.connections.open"] = ["invalid_auth"]  # the first try fails: deskpulse tries again
+    running = _serve(sqlite_url, slack, monkeypatch)
+    try:
+        first = slack.wait_for_call("apps.connections.open")
+        assert first.token == "xapp-test"
+        assert httpx.get(running.base_url + "/healthz").status_code == 200  # served while Slack is unreachable
+        deadline = time.monotonic() + 10
+        while len(slack.calls_to("apps.connections.open")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(slack.calls_to("apps.connections.open")) >= 2
+    finally:
+        running.stop()
