@@ -236,6 +236,7 @@ class TicketRow(Base):
         Index("ix_tickets_rated", "rated_at"),
         Index("ix_tickets_assignee", "assignee_id", "created_at"),
         Index("ix_tickets_requester", "requester_id"),
+        Index("ix_tickets_requester_name", "requester_name"),
     )
 
 
