@@ -142,7 +142,10 @@ def _answer(desk: Desk, client: WebClient, asked: Asked, *, channel_id: str, use
         query = _charted(query)
     message = _compute(desk, asked, query, share=asked.share_value())
     if asked.wants_chart and isinstance(query, MetricQuery) and "answer" in message:
-        note = _post_chart(client, message["answer"], asked, channel_id=channel_id, user_id=user_id)
+        # a chart is public: per-agent numbers go only to channels allowed to see them
+        note = "Charts of numbers per agent are posted only in the channels allowed to see them." \
+            if per_agent(query) and not desk.access.channel_allowed(channel_id) else \
+            _post_chart(client, message["answer"], asked, channel_id=channel_id, user_id=user_id)
         message["blocks"].insert(-1, context_block(note))
     message.pop("answer", None)
     return {"response_type": "ephemeral", **message}

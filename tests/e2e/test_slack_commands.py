@@ -258,6 +258,14 @@ def test_a_chart_is_posted_in_the_channel_and_the_answer_says_so(team: RunningSe
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
 
+def test_a_chart_of_agents_is_not_posted_where_the_channel_may_not_see_it(
+        team: RunningServer, slack: SlackStandIn) -> None:
+    slack.usergroups[LEADS_GROUP] = ["ULEAD0001"]  # the lead may see it, the channel may not
+    shown = readable(answer_of(team, slack, "/frt", "last week by agent chart"))
+    assert "by agent" in shown and "posted only in the channels allowed" in shown
+    assert slack.calls_to("files.getUploadURLExternal") == []
+
+
 def test_a_chart_where_the_bot_is_not_invited_says_how_to_fix_it(team: RunningServer, slack: SlackStandIn) -> None:
     slack.channels_without_bot.add("CPRIVATE01")
     shown = readable(answer_of(team, slack, "/volume", "last week by channel chart", channel="CPRIVATE01"))
