@@ -276,9 +276,14 @@ def _moment(text: str, settings: Settings) -> datetime:
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same team).")
 def demo(days: int, seed: int) -> None:
     """Fill the database with a demo team's history and print what deskpulse sees."""
+    from bot.demo import DEMO_TIMEZONE
     from bot.demo_run import run_demo
 
-    run_demo(load_settings(), days=days, seed=seed)
+    settings = load_settings()
+    if "timezone" not in settings.model_fields_set:  # show the made-up team's days in its own zone
+        settings = settings.model_copy(update={"timezone": DEMO_TIMEZONE})
+        click.echo(f"Times in {DEMO_TIMEZONE}, the demo team's time zone (DESKPULSE_TIMEZONE changes it).")
+    run_demo(settings, days=days, seed=seed)
 
 
 def main() -> None:

@@ -114,3 +114,4 @@ def test_demo_ends_by_answering_example_questions(run) -> None:  # type: ignore[
     text = run("demo", "--days", "3")
     assert "$ deskpulse ask frt yesterday by channel" in text and "First response time: yesterday" in text
     assert "$ deskpulse ask backlog" in text and "unresolved tickets" in text
+    assert "Times in Europe/Berlin, the demo team's time zone" in text and "(Europe/Berlin, end excluded)" in text
