@@ -130,6 +130,33 @@ def _store(sessions, chunk: list[Ticket]) -> int:  # type: ignore[no-untyped-def
     return len(chunk)
 
 
+def add_database_arguments(parser: argparse.ArgumentParser, *, days: int) -> None:
+    """The options of a benchmark that runs on this dataset: reuse one (--url) or generate one (--db)."""
+    parser.add_argument("--url", help="a database filled by bench/dataset.py")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], help="generate a fresh database of this kind")
+    parser.add_argument("--postgres-url", default="postgresql+psycopg://127.0.0.1:5432/test")
+    parser.add_argument("--days", type=int, default=days)
+    parser.add_argument("--per-day", type=int, default=2000)
+    parser.add_argument("--end", default="2026-11-23T00:00:00+00:00")
+
+
+def database_from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, datetime]:
+    """The database URL to benchmark (generated first with --db) and the moment its history ends."""
+    import tempfile
+
+    from bench.ingest import fresh_database
+
+    end = datetime.fromisoformat(args.end).astimezone(UTC)
+    if args.url is not None:
+        return args.url, end
+    if args.db is None:
+        parser.error("give --url or --db")
+    url = fresh_database(args.db, args.postgres_url) if args.db == "postgres" else \
+        f"sqlite:///{tempfile.mkdtemp(prefix='deskpulse-bench-')}/bench.db"
+    load(url, days=args.days, per_day=args.per_day, seed=2026, end=end)
+    return url, end
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="database URL (migrated on the way)")

@@ -16,16 +16,14 @@ import argparse
 import resource
 import statistics
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dataset import load  # noqa: E402
-from bench.ingest import fresh_database  # noqa: E402
+from bench.dataset import add_database_arguments, database_from_arguments  # noqa: E402
 from bot.ask import answer_query  # noqa: E402
 from bot.grammar import parse_query  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -72,25 +70,13 @@ def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", help="a database filled by bench/dataset.py")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], help="generate a fresh database of this kind")
-    parser.add_argument("--postgres-url", default="postgresql+psycopg://127.0.0.1:5432/test")
-    parser.add_argument("--days", type=int, default=1095)
-    parser.add_argument("--per-day", type=int, default=2000)
-    parser.add_argument("--end", default="2026-11-23T00:00:00+00:00")
+    add_database_arguments(parser, days=1095)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--periods", default=",".join(PERIODS), help="comma-separated period words")
     parser.add_argument("--no-breakdown", action="store_true")
     parser.add_argument("--budget", type=float, default=5.0, help="stop repeating a question slower than this (s)")
     args = parser.parse_args()
-    end = datetime.fromisoformat(args.end).astimezone(UTC)
-    url = args.url
-    if url is None:
-        if args.db is None:
-            parser.error("give --url or --db")
-        url = fresh_database(args.db, args.postgres_url) if args.db == "postgres" else \
-            f"sqlite:///{tempfile.mkdtemp(prefix='deskpulse-query-')}/bench.db"
-        load(url, days=args.days, per_day=args.per_day, seed=2026, end=end)
+    url, end = database_from_arguments(parser, args)
     run(url, now=end.replace(hour=9), repeat=args.repeat, periods=args.periods.split(","),
         breakdown=not args.no_breakdown, budget=args.budget)
 

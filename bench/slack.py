@@ -18,10 +18,9 @@ import hmac
 import os
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -30,8 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dataset import load  # noqa: E402
-from bench.ingest import fresh_database  # noqa: E402
+from bench.dataset import add_database_arguments, database_from_arguments  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 from tests.support.slack_standin import SlackStandIn, start_slack_standin  # noqa: E402
 
@@ -94,23 +92,11 @@ def run(url: str, *, now: datetime, repeat: int, concurrency: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", help="a database filled by bench/dataset.py")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], help="generate a fresh database of this kind")
-    parser.add_argument("--postgres-url", default="postgresql+psycopg://127.0.0.1:5432/test")
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--per-day", type=int, default=2000)
-    parser.add_argument("--end", default="2026-11-23T00:00:00+00:00")
+    add_database_arguments(parser, days=60)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
-    end = datetime.fromisoformat(args.end).astimezone(UTC)
-    url = args.url
-    if url is None:
-        if args.db is None:
-            parser.error("give --url or --db")
-        url = fresh_database(args.db, args.postgres_url) if args.db == "postgres" else \
-            f"sqlite:///{tempfile.mkdtemp(prefix='deskpulse-slack-')}/bench.db"
-        load(url, days=args.days, per_day=args.per_day, seed=2026, end=end)
+    url, end = database_from_arguments(parser, args)
     run(url, now=end.replace(hour=9), repeat=args.repeat, concurrency=args.concurrency)
 
 

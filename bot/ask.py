@@ -14,9 +14,14 @@ from storage import ticket_queries
 from storage.figures import StoredSource
 
 
+def parse(settings: Settings, text: str, *, now: datetime) -> MetricQuery | CustomerQuery:
+    """The question in `text`, read in the team's time zone and week; grammar.QueryError if unreadable."""
+    return parse_query(text, now=now, tz=settings.zone, week_start=settings.first_weekday)
+
+
 def ask(sessions: sessionmaker[Session], settings: Settings, text: str, *, now: datetime) -> Answer | CustomerHistory:
     """The answer to `text` at `now`; a grammar.QueryError names what could not be read."""
-    query = parse_query(text, now=now, tz=settings.zone, week_start=settings.first_weekday)
+    query = parse(settings, text, now=now)
     if isinstance(query, CustomerQuery):
         return customer_answer(sessions, query)
     return answer_query(sessions, settings, query, now=now)

@@ -1,4 +1,4 @@
-"""Numbers in a support lead's words, for the terminal (Slack rendering comes later)."""
+"""Durations and shares in a support lead's words, and the demo's overview for the terminal."""
 
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.ask import answer_query, customer_answer
-from bot.grammar import CustomerQuery, QueryError, help_text, parse_query
+from bot.ask import answer_query, customer_answer, parse
+from bot.grammar import CustomerQuery, QueryError, help_text
 from bot.render.blocks import (
     SHARE_ACTION,
     answer_blocks,
@@ -49,6 +49,9 @@ COMMANDS: dict[str, str | None] = {
 HELP_WORDS = {"", "help", "?", "-h", "--help"}
 CHART_WORD = "chart"
 MAX_SHARED_TEXT = 1500  # the Share button's value holds the query (Slack allows 2,000 characters)
+NO_DATA = ("*No tickets yet.* Connect a helpdesk: point its webhooks at `https://<your deskpulse host>/webhooks/"
+           "<helpdesk>` and set `<HELPDESK>_WEBHOOK_SECRET` (see docs/zendesk.md and docs/webhook-format.md). "
+           "To try deskpulse first, run `deskpulse demo`: 90 days of a made-up team.")
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,7 @@ class Desk:
     access: AgentAccess
 
     def parse(self, asked: Asked) -> MetricQuery | CustomerQuery:
-        s = self.settings
-        return parse_query(asked.query_text or "", now=asked.now, tz=s.zone, week_start=s.first_weekday)
+        return parse(self.settings, asked.query_text or "", now=asked.now)
 
 
 def register(app: App, desk: Desk) -> None:
@@ -140,14 +142,13 @@ def _answer(desk: Desk, client: WebClient, asked: Asked, *, channel_id: str, use
         return _ephemeral(desk.access.refusal())
     if isinstance(query, MetricQuery) and asked.wants_chart:
         query = _charted(query)
-    message = _compute(desk, asked, query, share=asked.share_value())
-    if asked.wants_chart and isinstance(query, MetricQuery) and "answer" in message:
+    message, result = _compute(desk, asked, query, share=asked.share_value())
+    if asked.wants_chart and result is not None:
         # a chart is public: per-agent numbers go only to channels allowed to see them
         note = "Charts of numbers per agent are posted only in the channels allowed to see them." \
-            if per_agent(query) and not desk.access.channel_allowed(channel_id) else \
-            _post_chart(client, message["answer"], asked, channel_id=channel_id, user_id=user_id)
+            if per_agent(result.query) and not desk.access.channel_allowed(channel_id) else \
+            _post_chart(client, result, asked, channel_id=channel_id, user_id=user_id)
         message["blocks"].insert(-1, context_block(note))
-    message.pop("answer", None)
     return {"response_type": "ephemeral", **message}
 
 
@@ -177,18 +178,19 @@ def _post_chart(client: WebClient, result: Answer, asked: Asked, *, channel_id: 
 
 
 def _compute(desk: Desk, asked: Asked, query: MetricQuery | CustomerQuery, *, share: str | None,
-             shared_by: str | None = None) -> dict[str, Any]:
+             shared_by: str | None = None) -> tuple[dict[str, Any], Answer | None]:
+    """The message for a question, and the metric answer behind it (None for the other replies)."""
     with desk.sessions() as session:
         if not ticket_queries.has_tickets(session):
-            return _no_data()
+            return {"blocks": message_blocks(NO_DATA), "text": "No tickets yet"}, None
         as_of = ticket_queries.data_as_of(session)
     if isinstance(query, CustomerQuery):
         history = customer_answer(desk.sessions, query)
         return {"blocks": customer_blocks(history, desk.settings.zone, share=share),
-                "text": f"Tickets of {query.customer}"}
+                "text": f"Tickets of {query.customer}"}, None
     result = answer_query(desk.sessions, desk.settings, query, now=asked.now)
     return {"blocks": answer_blocks(result, as_of=as_of, share=share, shared_by=shared_by),
-            "text": answer_text(result), "answer": result}
+            "text": answer_text(result)}, result
 
 
 def _share(desk: Desk, client: WebClient, body: dict[str, Any]) -> dict[str, Any]:
@@ -200,8 +202,7 @@ def _share(desk: Desk, client: WebClient, body: dict[str, Any]) -> dict[str, Any
         query = _charted(query)  # the same table as the private answer; its chart is in the channel already
     if isinstance(query, MetricQuery) and per_agent(query) and not desk.access.channel_allowed(channel_id):
         return _ephemeral(desk.access.refusal(), replace=False)
-    message = _compute(desk, asked, query, share=None, shared_by=user_id)
-    message.pop("answer", None)
+    message, _ = _compute(desk, asked, query, share=None, shared_by=user_id)
     try:
         client.chat_postMessage(channel=channel_id, **message)
     except SlackApiError as error:
@@ -236,13 +237,6 @@ def _ephemeral(text: str, *, replace: bool | None = None) -> dict[str, Any]:
     return message
 
 
-NO_DATA = ("*No tickets yet.* Connect a helpdesk: point its webhooks at `https://<your deskpulse host>/webhooks/"
-           "<helpdesk>` and set `<HELPDESK>_WEBHOOK_SECRET` (see docs/zendesk.md and docs/webhook-format.md). "
-           "To try deskpulse first, run `deskpulse demo`: 90 days of a made-up team.")
-
-
-def _no_data() -> dict[str, Any]:
-    return {"blocks": message_blocks(NO_DATA), "text": "No tickets yet"}
 
 
 def _unreadable(problem: QueryError, asked: Asked) -> list[str]:
@@ -256,5 +250,5 @@ def _unreadable(problem: QueryError, asked: Asked) -> list[str]:
     examples = [e for e in (problem.example, *(m.example for m in METRICS.values())) if e]
     if metric is not None:  # `/csat last week`, not `/csat csat last week`
         examples = [e.removeprefix(metric).strip() for e in examples if e.startswith(metric + " ")] or [""]
-    shown = ", ".join(dict.fromkeys(f"`{asked.command} {e}`".replace(" `", "`") for e in examples[:3]))
+    shown = ", ".join(dict.fromkeys(f"`{asked.command} {e}`" if e else f"`{asked.command}`" for e in examples[:3]))
     return [said, f"For example: {shown}. `/deskpulse help` lists everything."]
