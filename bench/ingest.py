@@ -28,7 +28,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
+import uvloop
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,30 +108,50 @@ def prepare(helpdesk: str, count: int) -> list[tuple[str, bytes, dict[str, str]]
 
 async def drive(base: str, requests: list[tuple[str, bytes, dict[str, str]]], *, seconds: float,
                 concurrency: int) -> tuple[list[float], list[int], int]:
+    """`concurrency` keep-alive connections, each sending its next request once answered.
+
+    A bare HTTP/1.1 client over asyncio streams: the load generator shares the two cores
+    with the server, and a full client library costs several times the CPU per request."""
     latencies: list[float] = []
     ids: list[int] = []
     errors = 0
+    host, port = base.removeprefix("http://").split(":")
     queue = iter(requests)
     deadline = time.perf_counter() + seconds
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker() -> None:
         nonlocal errors
-        for path, body, headers in queue:
-            if time.perf_counter() >= deadline:
-                return
-            started = time.perf_counter()
-            async with session.post(base + path, data=body, headers=headers) as response:
-                answer = await response.json()
-            latencies.append(time.perf_counter() - started)
-            if response.status in (200, 202) and "delivery_id" in answer:
-                ids.append(answer["delivery_id"])
-            else:
-                errors += 1
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for path, body, headers in queue:
+                if time.perf_counter() >= deadline:
+                    return
+                started = time.perf_counter()
+                writer.write(_request_bytes(host, path, body, headers))
+                status, answer = await _read_response(reader)
+                latencies.append(time.perf_counter() - started)
+                if status in (200, 202) and "delivery_id" in answer:
+                    ids.append(answer["delivery_id"])
+                else:
+                    errors += 1
+        finally:
+            writer.close()
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, ids, errors
+
+
+def _request_bytes(host: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}",
+             *(f"{name}: {value}" for name, value in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, object]]:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    length = next(int(line.split(":", 1)[1]) for line in head[1:] if line.lower().startswith("content-length:"))
+    return status, json.loads(await reader.readexactly(length))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -176,7 +196,7 @@ def main() -> None:
         wait_healthy(base, server)
         requests = prepare(args.helpdesk, int(args.seconds * 2500))
         started = time.perf_counter()
-        latencies, ids, errors = asyncio.run(drive(base, requests, seconds=args.seconds,
+        latencies, ids, errors = uvloop.run(drive(base, requests, seconds=args.seconds,
                                                    concurrency=args.concurrency))
         elapsed = time.perf_counter() - started
         engine = create_engine(url)

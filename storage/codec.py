@@ -14,16 +14,26 @@ from metrics.model import CLASS_BY_KIND, Person, TicketEvent
 
 
 def event_to_json(event: TicketEvent) -> dict[str, Any]:
-    return {"kind": event.kind, **{f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}}
+    data = {"kind": event.kind}
+    for name in _field_names(type(event)):
+        data[name] = _plain(getattr(event, name))
+    return data
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Person):
-        return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+        return {name: v for name in _field_names(Person) if (v := getattr(value, name)) is not None}
     if isinstance(value, tuple):
         return list(value)
     return value

@@ -8,6 +8,7 @@ index range scans over a handful of columns).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 _NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(value: str) -> str:
@@ -71,7 +73,17 @@ class CleanJSON(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return _clean_json(value)
+        return _clean_json(value) if _needs_cleaning(value) else value
+
+
+def _needs_cleaning(value: Any) -> bool:
+    """One C-speed dump finds what the walk below would clean (far cheaper than walking
+    every event): NUL comes out escaped, lone surrogates as they are."""
+    try:
+        dumped = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return True
+    return "\\u0000" in dumped or _SURROGATE.search(dumped) is not None
 
 
 def _clean_json(value: Any) -> Any:

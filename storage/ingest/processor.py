@@ -14,14 +14,20 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.db import is_postgres
 from storage.ingest.pipeline import process_pending
 
 log = logging.getLogger(__name__)
 
 
 def run_processor(sessions: sessionmaker[Session], *, clock: Callable[[], datetime], stop: threading.Event,
-                  batch: int = 500, idle_seconds: float = 0.2) -> None:
+                  batch: int | None = None, idle_seconds: float = 0.2) -> None:
     """Process pending deliveries until `stop` is set; errors are logged, never fatal."""
+    if batch is None:
+        with sessions() as session:
+            # SQLite has one write lock, shared with the webhook intake: short batches keep
+            # its waits (the intake's p99) short. PostgreSQL locks rows, so batches can be large.
+            batch = 500 if is_postgres(session) else 100
     while not stop.is_set():
         try:
             report = process_pending(sessions, now=clock(), limit=batch)
