@@ -111,6 +111,20 @@ def parse_query(text: str, *, now: datetime, tz: ZoneInfo, week_start: int = 0) 
     return _Reader(words[1:], clock, metric.name).read()
 
 
+def parse_filters(text: str, *, metric: str = "volume") -> tuple[Filter, ...]:
+    """Only filters (`channel:chat tag:shipping`), as a subscription keeps them; QueryError otherwise."""
+    reader = _Reader(text.split(), Clock(_NO_TIME, ZoneInfo("UTC"), 0), metric)  # filters never read the clock
+    while reader.words:
+        if not reader._filter():
+            raise QueryError(reader.words[0], f"`{reader.words[0]}` is not a filter.",
+                             suggestion=_close(reader.words[0], [f"{f}:" for f in FILTERS]),
+                             example="channel:chat tag:shipping")
+    return tuple(reader.filters)
+
+
+_NO_TIME = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
 class _Reader:
     def __init__(self, words: list[str], clock: Clock, metric: str) -> None:
         self.words, self.clock, self.metric = words, clock, metric
@@ -292,4 +306,6 @@ def help_text(command: str = "/deskpulse") -> str:
             f"*Metrics:*\n{metrics}\n• `customer <email>`: one customer's history\n"
             f"*Periods* (default {DEFAULT_PERIOD}; weeks start on {WEEKDAYS[0].title()} unless configured): "
             f"{periods}\n*Break down* `by`: {dimensions}\n*Filters:* {filters} "
-            f"(a channel name alone works too: `frt yesterday chat`)\n*Compare:* {comparisons}")
+            f"(a channel name alone works too: `frt yesterday chat`)\n*Compare:* {comparisons}\n"
+            f"*Digests:* `/deskpulse digest daily 09:00 [filters]`, `/deskpulse digest weekly monday 09:00`, "
+            f"`/deskpulse digest list`, `/deskpulse digest off`")

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
 from bot.http import build_http_app
+from bot.scheduler import start_scheduler
 from bot.settings import Settings
 from bot.slack.app import build_slack_app, events_route, start_socket_mode
 from storage.db import make_engine, make_sessions
@@ -104,8 +106,11 @@ class Service:
     processor: Processor
     app: ASGIApp
     disconnect_slack: Callable[[], None] | None = None
+    scheduler: BackgroundScheduler | None = None
 
     def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         if self.disconnect_slack is not None:
             self.disconnect_slack()
         self.processor.stop()
@@ -128,6 +133,8 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
     worker.start()
     service = Service(database=database, processor=worker, app=build_web(settings, database, clock=clock))
+    if settings.slack_bot_token is not None:
+        service.scheduler = start_scheduler(settings, database.sessions, clock)
     if settings.socket_mode:
         slack = build_slack_app(settings, database.sessions, clock, socket_mode=True)
         service.disconnect_slack = start_socket_mode(slack, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]

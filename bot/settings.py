@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.digest.commands import DigestCommandError, SetDigest, parse_digest_command
 from bot.grammar import WEEKDAYS
-from metrics.business_hours import BusinessCalendar, holiday_dates, parse_schedule
+from metrics.business_hours import BusinessCalendar, holiday_dates, holiday_names, parse_schedule
 from metrics.catalog import Context
 from metrics.dimensions import parse_segments
 from metrics.sla import DEFAULT_SLA, parse_sla
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     segments: str = Field("vip=tag:vip", validation_alias="DESKPULSE_SEGMENTS")
     agent_metrics_channels: str = Field("", validation_alias="DESKPULSE_AGENT_METRICS_CHANNELS")
     agent_metrics_usergroups: str = Field("", validation_alias="DESKPULSE_AGENT_METRICS_USERGROUPS")
+    digests: str = Field("", validation_alias="DESKPULSE_DIGESTS")
+    digest_grace_hours: int = Field(6, ge=1, le=72, validation_alias="DESKPULSE_DIGEST_GRACE_HOURS")
 
     @field_validator("database_url")
     @classmethod
@@ -109,6 +112,12 @@ class Settings(BaseSettings):
         parse_segments(value)
         return value
 
+    @field_validator("digests")
+    @classmethod
+    def _digests(cls, value: str) -> str:
+        fixed_digests(value)
+        return value.strip()
+
     @field_validator("agent_metrics_channels", "agent_metrics_usergroups")
     @classmethod
     def _slack_ids(cls, value: str) -> str:
@@ -139,6 +148,17 @@ class Settings(BaseSettings):
             return None
         return _calendar(self.timezone, self.business_hours, self.holidays_country, self.holidays_subdivision,
                          self.holidays_extra)
+
+    @property
+    def digest_grace(self) -> timedelta:
+        return timedelta(hours=self.digest_grace_hours)
+
+    def fixed_digests(self) -> list[tuple[str, SetDigest]]:
+        return fixed_digests(self.digests)
+
+    def holiday_names(self) -> dict[date, str]:
+        """The team's holidays (public ones of DESKPULSE_HOLIDAYS_COUNTRY, plus the extra dates)."""
+        return _holiday_names(self.holidays_country, self.holidays_subdivision, self.holidays_extra)
 
     def metric_context(self, now: datetime) -> Context:
         return Context(now=now, calendar=self.calendar(), sla=parse_sla(self.sla_targets),
@@ -199,6 +219,31 @@ def _calendar(timezone: str, hours: str, country: str, subdivision: str, extra: 
     if country:
         holidays |= holiday_dates(country, subdivision=subdivision or None, years=HOLIDAY_YEARS)
     return BusinessCalendar(ZoneInfo(timezone), parse_schedule(hours), holidays)
+
+
+@lru_cache(maxsize=8)
+def _holiday_names(country: str, subdivision: str, extra: str) -> dict[date, str]:
+    names = dict.fromkeys(_extra_dates(extra), "Holiday")
+    if country:
+        names.update(holiday_names(country, subdivision=subdivision or None, years=HOLIDAY_YEARS))
+    return names
+
+
+def fixed_digests(text: str) -> list[tuple[str, SetDigest]]:
+    """DESKPULSE_DIGESTS: `<channel id> daily 09:00 [filters]; <channel id> weekly monday 09:00 …`."""
+    found = []
+    for entry in (e.strip() for e in text.split(";") if e.strip()):
+        channel, _, words = entry.partition(" ")
+        if not re.fullmatch(r"[A-Z0-9]{5,}", channel.strip().upper()):
+            raise ValueError(f"{entry!r}: start each digest with a Slack channel id such as C0123ABCD")
+        try:
+            command = parse_digest_command(f"digest {words}")
+        except DigestCommandError as problem:
+            raise ValueError(f"{entry!r}: {problem}") from None
+        if not isinstance(command, SetDigest):
+            raise ValueError(f"{entry!r}: expected `daily 09:00` or `weekly monday 09:00` after the channel id")
+        found.append((channel.strip().upper(), command))
+    return found
 
 
 def _extra_dates(text: str) -> list[date]:

@@ -120,6 +120,11 @@ def _span(text: str, part: str) -> tuple[time, time]:
 def holiday_dates(country: str, *, subdivision: str | None = None, years: Iterable[int],
                   extra: Iterable[date] = ()) -> frozenset[date]:
     """Public holidays of a country (and subdivision) from the `holidays` package, plus custom dates."""
+    return frozenset(holiday_names(country, subdivision=subdivision, years=years)) | frozenset(extra)
+
+
+def holiday_names(country: str, *, subdivision: str | None = None, years: Iterable[int]) -> dict[date, str]:
+    """Each public holiday of a country (and subdivision) with its name, from the `holidays` package."""
     known = holiday_data.list_supported_countries()
     code = country.strip().upper()
     if code not in known:
@@ -128,8 +133,7 @@ def holiday_dates(country: str, *, subdivision: str | None = None, years: Iterab
     if subdivision is not None and subdivision.strip().upper() not in subdivisions:
         raise ValueError(f"{code} has no subdivision {subdivision!r} (known: {', '.join(known[code])})")
     subdiv = subdivisions[subdivision.strip().upper()] if subdivision is not None else None
-    found = holiday_data.country_holidays(code, subdiv=subdiv, years=list(years))
-    return frozenset(found) | frozenset(extra)
+    return dict(holiday_data.country_holidays(code, subdiv=subdiv, years=list(years)))
 
 
 @dataclass(frozen=True)

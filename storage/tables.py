@@ -298,3 +298,46 @@ class TicketSpan(Base):
         Index("ix_ticket_spans_resolved", "resolved_at"),
         Index("ix_ticket_spans_opened", "opened_at"),
     )
+
+
+class Subscription(Base):
+    """A digest a channel asked for (`/deskpulse digest daily 09:00`), or one fixed in the environment."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))  # "digest"
+    cadence: Mapped[str] = mapped_column(String(10))  # "daily" | "weekly"
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday; weekly digests only
+    at_time: Mapped[str] = mapped_column(String(5))  # "09:00", local time of `timezone`
+    timezone: Mapped[str] = mapped_column(String(64))
+    filters: Mapped[str] = mapped_column(CleanText, default="")  # query words, e.g. "channel:chat"
+    created_by: Mapped[str] = mapped_column(String(40))  # a Slack user id, or "environment"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("channel_id", "kind", "cadence", name="uq_subscriptions_channel_kind"),)
+
+
+class ScheduledPost(Base):
+    """One digest of one period: claimed by one process before it posts, so that it is posted
+    once however many replicas run, and finished by another if its poster dies midway."""
+
+    __tablename__ = "scheduled_posts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(Id)
+    period_key: Mapped[str] = mapped_column(String(40))  # "2026-11-22" (daily), "2026-11-16/w" (weekly)
+    state: Mapped[str] = mapped_column(String(10))  # "posting" | "done" | "failed"
+    holder: Mapped[str] = mapped_column(String(80))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    parts_posted: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(CleanText)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period_key", name="uq_scheduled_posts_period"),
+        Index("ix_scheduled_posts_state", "state", "claimed_at"),
+    )

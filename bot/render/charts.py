@@ -64,12 +64,14 @@ _STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 
 
 def _axis_values(column: Column, axes, top: float, *, horizontal: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Tick labels in the answer's own words (12m, 1h 30m, 92%); durations on round steps."""
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
     axis = axes.xaxis if horizontal else axes.yaxis
     if column.kind is Kind.DURATION:
         step = next((s for s in _STEPS if top / s <= 6), _STEPS[-1])
         axis.set_major_locator(MultipleLocator(step))
+    elif column.kind is Kind.COUNT:  # no half tickets on the axis
+        axis.set_major_locator(MaxNLocator(integer=True))
     axis.set_major_formatter(FuncFormatter(lambda x, _: value(column, x)))
 
 

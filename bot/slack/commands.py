@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ask import answer_query, customer_answer, parse
+from bot.digest.commands import DigestCommandError, is_digest_command, parse_digest_command
 from bot.grammar import CustomerQuery, QueryError, help_text
 from bot.render.blocks import (
     SHARE_ACTION,
@@ -34,6 +35,7 @@ from bot.render.charts import chart_png
 from bot.settings import Settings
 from bot.slack import webapi
 from bot.slack.access import AgentAccess, per_agent
+from bot.slack.digest_commands import digest_reply
 from metrics.catalog import METRICS, Answer, MetricQuery
 from metrics.periods import Unit
 from storage import ticket_queries
@@ -75,6 +77,11 @@ class Asked:
             return None if text.lower() in HELP_WORDS else text
         return f"{metric} {text}".strip()
 
+    @property
+    def settings_command(self) -> bool:
+        """`/deskpulse digest …` sets up digests rather than asking a question."""
+        return self.command == "/deskpulse" and is_digest_command(self.text)
+
     def share_value(self) -> str | None:
         if len(self.text) > MAX_SHARED_TEXT:
             return None
@@ -106,7 +113,13 @@ def register(app: App, desk: Desk) -> None:
             ack(blocks=message_blocks(help_text(asked.command)), text="How to ask deskpulse")
             return
         try:
-            desk.parse(asked)
+            if asked.settings_command:
+                parse_digest_command(asked.text)
+            else:
+                desk.parse(asked)
+        except DigestCommandError as problem:
+            ack(blocks=message_blocks(str(problem)), text=str(problem))
+            return
         except QueryError as problem:
             ack(blocks=message_blocks(*_unreadable(problem, asked)), text=str(problem))
             return
@@ -116,6 +129,14 @@ def register(app: App, desk: Desk) -> None:
         asked = Asked(command["command"], command.get("text") or "", desk.clock())
         if asked.query_text is None:
             return  # the help went with the acknowledgement
+        if asked.settings_command:
+            try:
+                wanted = parse_digest_command(asked.text)
+            except DigestCommandError:
+                return  # the acknowledgement said what could not be read
+            _reply(command["response_url"], lambda: digest_reply(
+                desk, wanted, channel_id=command["channel_id"], user_id=command["user_id"]))
+            return
         _reply(command["response_url"], lambda: _answer(desk, client, asked, channel_id=command["channel_id"],
                                                         user_id=command["user_id"]))
 

@@ -29,6 +29,14 @@ def web_client(token: str, base_url: str) -> WebClient:
     return WebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
 
 
+def posting_client(token: str, base_url: str) -> WebClient:
+    """For posts that must not be doubled (digests): a 429 means Slack did nothing, so it is
+    retried; after a 5xx or a dropped connection the message may exist, so the caller looks
+    for it before posting again (bot/digest/post.py)."""
+    return WebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS,
+                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+
+
 def respond(response_url: str, message: dict[str, Any]) -> None:
     """Post to a slash command's or a button's response URL; raises SlackProblem if Slack refuses."""
     answer = WebhookClient(url=response_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers()).send_dict(

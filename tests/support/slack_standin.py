@@ -9,6 +9,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,6 +37,10 @@ class SlackStandIn:
     channels_without_bot: set[str] = field(default_factory=set)
     delay_seconds: float = 0.0  # every answer waits this long (a slow Slack)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes sent to its upload URL
+    filenames: dict[str, str] = field(default_factory=dict)  # file id -> its name
+    channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages posted, in order
+    answers_lost: dict[str, int] = field(default_factory=dict)  # method -> calls carried out, then answered 500
+    clock: Callable[[], float] = time.time  # message timestamps (tests that fake the time set it)
     _urls: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -84,6 +89,36 @@ class SlackStandIn:
             if response is not None:
                 self.responses.append(response)
             self._changed.notify_all()
+
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Keep a message in its channel, as Slack would show it in the history."""
+        with self._changed:
+            ts = f"{self.clock():.6f}"
+            while any(m["ts"] == ts for ms in self.channels.values() for m in ms):
+                ts = f"{float(ts) + 0.000001:.6f}"
+            message = {"ts": ts, "text": args.get("text") or "", "user": BOT_USER}
+            for key in ("blocks", "metadata", "files"):
+                if args.get(key):
+                    message[key] = json.loads(args[key]) if isinstance(args[key], str) else args[key]
+            if args.get("thread_ts"):
+                message["thread_ts"] = args["thread_ts"]
+            self.channels.setdefault(str(args.get("channel")), []).append(message)
+            return message
+
+    def read_channel(self, method: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """conversations.history (top-level messages, newest first) or .replies (a thread, oldest first)."""
+        messages = list(self.channels.get(str(args.get("channel")), []))
+        if method == "conversations.replies":
+            found = [m for m in messages if m["ts"] == args.get("ts") or m.get("thread_ts") == args.get("ts")]
+        else:
+            oldest = float(args.get("oldest") or 0)
+            found = [m for m in reversed(messages) if "thread_ts" not in m and float(m["ts"]) > oldest]
+        if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return found
+
+    def messages_in(self, channel: str, *, top_level: bool = False) -> list[dict[str, Any]]:
+        return [m for m in self.channels.get(channel, []) if not (top_level and "thread_ts" in m)]
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -141,6 +176,11 @@ def start_slack_standin() -> SlackStandIn:
                 standin.rate_limits[method] -= 1
                 self._send(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"})
                 return
+            if standin.answers_lost.get(method, 0) > 0:  # Slack did it, but the answer never arrives intact
+                standin.answers_lost[method] -= 1
+                web_api_answer(standin, method, args)
+                self._send(500, {"ok": False, "error": "internal_error"})
+                return
             queued = standin.failures.get(method)
             if queued:
                 error = queued.pop(0)
@@ -178,9 +218,12 @@ def web_api_answer(standin: SlackStandIn, method: str, args: dict[str, Any]) -> 
         problems = message_problems(args)
         if problems:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
-        return {"ok": True, "channel": args.get("channel"), "ts": f"{time.time():.6f}"}
+        return {"ok": True, "channel": args.get("channel"), "ts": standin.post(args)["ts"]}
+    if method in ("conversations.history", "conversations.replies"):
+        return {"ok": True, "messages": standin.read_channel(method, args), "has_more": False}
     if method == "files.getUploadURLExternal":
         file_id = f"F{len(standin.calls_to(method)):08d}"
+        standin.filenames[file_id] = str(args.get("filename"))
         return {"ok": True, "upload_url": f"{standin.base}/upload/{file_id}", "file_id": file_id}
     if method == "files.completeUploadExternal":
         if args.get("channel_id") in standin.channels_without_bot:
@@ -189,7 +232,10 @@ def web_api_answer(standin: SlackStandIn, method: str, args: dict[str, Any]) -> 
         missing = [f["id"] for f in files if f["id"] not in standin.uploads]
         if missing:
             return {"ok": False, "error": "file_not_found"}
-        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        shared = [{"id": f["id"], "title": f.get("title"), "name": standin.filenames.get(f["id"])} for f in files]
+        standin.post({"channel": args.get("channel_id"), "thread_ts": args.get("thread_ts"), "files": shared,
+                      "text": args.get("initial_comment") or ""})
+        return {"ok": True, "files": shared}
     if method == "views.publish":
         view = json.loads(args["view"]) if isinstance(args.get("view"), str) else args.get("view") or {}
         blocks = view.get("blocks") or []

@@ -1,0 +1,1 @@
+"""Morning digests: subscriptions from Slack, the schedule, the figures, posting each once."""

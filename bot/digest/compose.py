@@ -1,0 +1,135 @@
+"""One digest's figures: the period's answers, each against the period before and against the
+usual value (the median of the same weekday over recent weeks, holidays left out)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.ask import answer_query
+from bot.grammar import parse_filters
+from bot.settings import Settings
+from metrics.catalog import METRICS, Answer, Column, MetricQuery, Row
+from metrics.dimensions import Dimension, Filter
+from metrics.periods import Period, Unit, day_range, shift
+from storage import ticket_queries
+from storage.figures import StoredSource
+
+USUAL_WEEKS = 4  # "usual" = the median of this many earlier same weekdays (or weeks)
+LOOK_BACK_WEEKS = 8  # how far back to look for them when holidays are in the way
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One line of the digest's top message: the number, the period before, the usual value."""
+
+    metric: str
+    column: Column
+    label: str
+    row: Row  # figures now and in the period before
+    usual: float | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    cadence: str
+    period: Period
+    filters: tuple[Filter, ...]
+    holiday: str | None  # the period is a public holiday: not compared with ordinary days
+    usual_label: str | None  # "the usual Sunday (median of 4)"; None when there is nothing to compare
+    headlines: list[Headline]
+    details: list[Answer]  # in the thread, in this order
+    chart: Answer  # the volume trend, drawn as the digest's chart
+    as_of: datetime | None
+    with_agents: bool
+
+
+# (metric, column, label) of the top message, in reading order
+HEADLINES = (
+    ("volume", "new", "New tickets"), ("volume", "solved", "Solved"), ("volume", "active", "Active"),
+    ("volume", "incoming", "Incoming messages"), ("volume", "outgoing", "Agent replies"),
+    ("frt", "median", "First response, median"), ("frt", "p90", "First response, p90"),
+    ("response", "mean", "Average response time"), ("resolution", "median", "Resolution time, median"),
+    ("csat", "score", "CSAT"), ("backlog", "open", "Backlog at the end"), ("sla", "breached", "SLA breaches"),
+    ("outcomes", "one_touch", "One-touch resolutions"),
+)
+# the thread: the details behind each headline
+DETAILS: tuple[tuple[str, Dimension | None], ...] = (
+    ("frt", Dimension.CHANNEL), ("level", None), ("response", None), ("resolution", None), ("csat", None),
+    ("backlog", None), ("sla", Dimension.CHANNEL), ("tags", None), ("peak", None), ("outcomes", None),
+    ("volume", Dimension.CHANNEL),
+)
+
+
+def compose(sessions: sessionmaker[Session], settings: Settings, *, cadence: str, period: Period, filters: str,
+            now: datetime, with_agents: bool) -> Digest:
+    """Everything the digest shows for `period`, computed at `now`."""
+    wanted = parse_filters(filters)
+    holidays = settings.holiday_names()
+    answers = {(name, by): answer_query(sessions, settings, MetricQuery(METRICS[name], period, by, wanted), now=now)
+               for name, by in {*((m, None) for m, _, _ in HEADLINES), *DETAILS}}
+    usual_periods = earlier_same_periods(period, cadence, holidays)
+    usual = _usual_values(sessions, settings, usual_periods, wanted, now=now)
+    headlines = [Headline(name, _column(name, key), label, answers[(name, None)].total, usual.get((name, key)))
+                 for name, key, label in HEADLINES]
+    details = [answers[key] for key in DETAILS]
+    if with_agents:
+        details.append(answer_query(sessions, settings, MetricQuery(METRICS["agents"], period, None, wanted), now=now))
+    trend = MetricQuery(METRICS["volume"], period, Unit.HOUR if cadence == "daily" else Unit.DAY, wanted)
+    chart = answer_query(sessions, settings, trend, now=now)
+    with sessions() as session:
+        as_of = ticket_queries.data_as_of(session)
+    holiday = _holiday_in(period, holidays) if cadence == "daily" else None
+    label = _usual_label(cadence, period, len(usual_periods)) if usual_periods and holiday is None else None
+    if holiday is not None:  # a holiday is no ordinary day: no "usual" to hold it against
+        headlines = [Headline(h.metric, h.column, h.label, h.row, None) for h in headlines]
+    return Digest(cadence, period, wanted, holiday, label, headlines, details, chart, as_of, with_agents)
+
+
+def earlier_same_periods(period: Period, cadence: str, holidays: dict[date, str]) -> list[Period]:
+    """The same weekday (or week) in earlier weeks, holidays left out, newest first."""
+    found = []
+    for weeks in range(1, LOOK_BACK_WEEKS + 1):
+        start = shift(period.start, Unit.WEEK, -weeks)
+        first = start.date()
+        if cadence == "daily" and first in holidays:
+            continue
+        days = 1 if cadence == "daily" else 7
+        found.append(day_range(first, first + timedelta(days=days - 1), period.tz, label=f"{first}"))
+        if len(found) == USUAL_WEEKS:
+            break
+    return found
+
+
+def _usual_values(sessions: sessionmaker[Session], settings: Settings, periods: Sequence[Period],
+                  filters: tuple[Filter, ...], *, now: datetime) -> dict[tuple[str, str], float | None]:
+    """The median of each headline figure over `periods` (None where no period has a value)."""
+    context = settings.metric_context(now)
+    seen: dict[tuple[str, str], list[float]] = {(m, k): [] for m, k, _ in HEADLINES}
+    with sessions() as session:
+        source = StoredSource(session, filters, context)
+        for name in dict.fromkeys(m for m, _, _ in HEADLINES):
+            for period in periods:
+                figures = source.figures(METRICS[name], period, None)["all"]
+                for metric, key, _ in HEADLINES:
+                    if metric == name and figures.get(key) is not None:
+                        seen[(metric, key)].append(float(figures[key]))  # type: ignore[arg-type]
+    return {key: statistics.median(values) if values else None for key, values in seen.items()}
+
+
+def _column(metric: str, key: str) -> Column:
+    return next(c for c in METRICS[metric].columns if c.key == key)
+
+
+def _holiday_in(period: Period, holidays: dict[date, str]) -> str | None:
+    return holidays.get(period.start.date())
+
+
+def _usual_label(cadence: str, period: Period, count: int) -> str:
+    if cadence == "daily":
+        return f"usual {period.start:%A} (median of the last {count})"
+    return f"usual week (median of the last {count})"

@@ -1,0 +1,68 @@
+"""Digest subscriptions: which channel gets which digest, when, in which time zone, with which filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.tables import Subscription
+
+DIGEST = "digest"
+
+
+@dataclass(frozen=True)
+class DigestPlan:
+    """What a subscription asks for, as plain data (storage rows stay in storage)."""
+
+    channel_id: str
+    cadence: str  # "daily" | "weekly"
+    at_time: str  # "HH:MM"
+    timezone: str
+    weekday: int | None = None  # 0 = Monday, weekly only
+    filters: str = ""
+    id: int | None = None
+    created_by: str = ""
+    created_at: datetime | None = None
+
+
+def save_digest(session: Session, plan: DigestPlan, *, created_by: str, now: datetime) -> DigestPlan:
+    """Set the channel's daily or weekly digest, replacing the one it had."""
+    row = session.scalar(select(Subscription).where(
+        Subscription.channel_id == plan.channel_id, Subscription.kind == DIGEST,
+        Subscription.cadence == plan.cadence))
+    if row is None:
+        row = Subscription(channel_id=plan.channel_id, kind=DIGEST, cadence=plan.cadence)
+        session.add(row)
+    wanted = (plan.weekday, plan.at_time, plan.timezone, plan.filters)
+    if row.id is None or (row.weekday, row.at_time, row.timezone, row.filters) != wanted:
+        row.weekday, row.at_time, row.timezone, row.filters = wanted
+        # a new or changed schedule starts counting now: the slot that just passed is not posted late
+        row.created_by, row.created_at = created_by, now
+    session.flush()
+    return _plan(row)
+
+
+def remove_digests(session: Session, channel_id: str, cadence: str | None = None) -> int:
+    """Switch off a channel's digests (one cadence, or all); returns how many there were."""
+    query = delete(Subscription).where(Subscription.channel_id == channel_id, Subscription.kind == DIGEST)
+    if cadence is not None:
+        query = query.where(Subscription.cadence == cadence)
+    return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def digests(session: Session, channel_id: str | None = None) -> list[DigestPlan]:
+    """Every digest (or one channel's), daily before weekly."""
+    query = select(Subscription).where(Subscription.kind == DIGEST).order_by(
+        Subscription.channel_id, Subscription.cadence, Subscription.id)
+    if channel_id is not None:
+        query = query.where(Subscription.channel_id == channel_id)
+    return [_plan(row) for row in session.scalars(query)]
+
+
+def _plan(row: Subscription) -> DigestPlan:
+    return DigestPlan(channel_id=row.channel_id, cadence=row.cadence, at_time=row.at_time, timezone=row.timezone,
+                      weekday=row.weekday, filters=row.filters, id=row.id, created_by=row.created_by,
+                      created_at=row.created_at)
