@@ -243,3 +243,33 @@ def test_serve_posts_the_digests_fixed_in_the_environment(
         assert "*New tickets:* 2" in readable(top)
     finally:
         restarted.stop()
+
+
+def test_a_holiday_is_marked_and_not_held_against_a_usual_day(
+        bot: RunningServer, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKPULSE_HOLIDAYS_EXTRA", "2026-11-23")
+    subscribe(bot, at=TUESDAY_9 - timedelta(days=1))
+    assert poster(bot).post_due(TUESDAY_9) == 1
+    text = readable(top_messages(slack)[0])
+    assert "a public holiday, compared with the day before only" in text
+    assert "· usual" not in text
+    assert "*New tickets:* 3   ▲ 3" in text
+
+
+def test_per_agent_lines_go_to_the_channels_allowed_to_see_them(
+        bot: RunningServer, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKPULSE_AGENT_METRICS_CHANNELS", CHANNEL)
+    subscribe(bot, at=TUESDAY_9 - timedelta(days=1))
+    assert poster(bot).post_due(TUESDAY_9) == 1
+    [top] = top_messages(slack)
+    details = "\n".join(readable(m) for m in thread_of(slack, top["ts"]))
+    assert "Agents · Monday 23 Nov" in details and "ana" in details.lower()
+
+
+def test_a_weekly_digest_reports_last_week_against_the_week_before(bot: RunningServer, slack: SlackStandIn) -> None:
+    monday_8 = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+    subscribe(bot, "weekly 09:00", at=monday_8 - timedelta(days=7))
+    assert poster(bot).post_due(monday_8) == 1
+    text = readable(top_messages(slack)[0])
+    assert "Weekly digest · the week of 23 Nov" in text and "*New tickets:* 3   ▲ 2" in text
+    assert "usual week (median of the last 4)" in text
