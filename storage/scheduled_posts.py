@@ -40,6 +40,9 @@ class Claim:
 def claim(session: Session, subscription_id: int, period_key: str, *, holder: str, now: datetime,
           lease: timedelta) -> Claim | None:
     """The claim to post this period, or None when it is done or another process holds it."""
+    existing = _row(session, subscription_id, period_key)
+    if existing is not None and (existing.state != POSTING or existing.claimed_at > now - lease):
+        return None  # done, or held: answered by a read, so the scheduler's checks write nothing
     table = ScheduledPost.__table__
     new = (pg_insert if is_postgres(session) else sqlite_insert)(table).values(
         subscription_id=subscription_id, period_key=period_key, state=POSTING, holder=holder, claimed_at=now,
@@ -47,8 +50,7 @@ def claim(session: Session, subscription_id: int, period_key: str, *, holder: st
     inserted = session.scalar(new.returning(table.c.id))
     if inserted is not None:
         return Claim(inserted, subscription_id, period_key, now, 1, None, 0)
-    row = session.scalar(select(ScheduledPost).where(ScheduledPost.subscription_id == subscription_id,
-                                                     ScheduledPost.period_key == period_key))
+    row = _row(session, subscription_id, period_key)
     if row is None or row.state != POSTING or row.claimed_at > now - lease:
         return None
     taken = session.execute(update(ScheduledPost).where(
@@ -82,6 +84,11 @@ def release(session: Session, claim_id: int, *, error: str, now: datetime, lease
 def posts(session: Session, subscription_id: int) -> list[ScheduledPost]:
     return list(session.scalars(select(ScheduledPost).where(ScheduledPost.subscription_id == subscription_id)
                                 .order_by(ScheduledPost.id)))
+
+
+def _row(session: Session, subscription_id: int, period_key: str) -> ScheduledPost | None:
+    return session.scalar(select(ScheduledPost).where(ScheduledPost.subscription_id == subscription_id,
+                                                      ScheduledPost.period_key == period_key))
 
 
 def _claim(row: ScheduledPost) -> Claim:
