@@ -308,4 +308,6 @@ def help_text(command: str = "/deskpulse") -> str:
             f"{periods}\n*Break down* `by`: {dimensions}\n*Filters:* {filters} "
             f"(a channel name alone works too: `frt yesterday chat`)\n*Compare:* {comparisons}\n"
             f"*Digests:* `/deskpulse digest daily 09:00 [filters]`, `/deskpulse digest weekly monday 09:00`, "
-            f"`/deskpulse digest list`, `/deskpulse digest off`")
+            f"`/deskpulse digest list`, `/deskpulse digest off`\n"
+            f"*Alerts:* `/deskpulse alerts on [filters]`, `/deskpulse alerts mute 2h [frt]`, `/deskpulse alerts off`, "
+            f"`/deskpulse alerts`")

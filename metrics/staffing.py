@@ -10,7 +10,9 @@ first-response target, say) without agents busier than `max_occupancy`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 
 def waiting_probability(agents: int, traffic: float) -> float:
@@ -54,3 +56,22 @@ def agents_needed(arrivals_per_hour: float, handling_seconds: float, *, target_s
         agents += 1
     level = service_level(agents, traffic, target_seconds=target_seconds, handling_seconds=handling_seconds)
     return Staffing(agents, level, traffic / agents, waiting_probability(agents, traffic))
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    agent: str
+    at: datetime
+    ticket: str
+
+
+def handling_seconds(replies: Sequence[AgentReply]) -> float | None:
+    """Observed time an agent spends per conversation: hours in which each agent replied at all,
+    over the conversations they replied in (an estimate: idle minutes in those hours count as work)."""
+    agent_hours = {(r.agent, r.at.replace(minute=0, second=0, microsecond=0)) for r in replies}
+    conversations = {(r.agent, r.ticket) for r in replies}
+    return len(agent_hours) * 3600 / len(conversations) if conversations else None
+
+
+def agents_replying(replies: Sequence[AgentReply]) -> int:
+    return len({r.agent for r in replies})

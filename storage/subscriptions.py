@@ -66,3 +66,65 @@ def _plan(row: Subscription) -> DigestPlan:
     return DigestPlan(channel_id=row.channel_id, cadence=row.cadence, at_time=row.at_time, timezone=row.timezone,
                       weekday=row.weekday, filters=row.filters, id=row.id, created_by=row.created_by,
                       created_at=row.created_at)
+
+
+ALERTS = "alerts"
+
+
+@dataclass(frozen=True)
+class AlertPlan:
+    channel_id: str
+    timezone: str
+    filters: str = ""
+    id: int | None = None
+    muted_until: datetime | None = None
+    muted_signal: str = ""  # "" mutes every signal
+
+    def muted(self, signal: str, now: datetime) -> bool:
+        return self.muted_until is not None and now < self.muted_until and \
+            (not self.muted_signal or signal.startswith(self.muted_signal))
+
+
+def save_alerts(session: Session, plan: AlertPlan, *, created_by: str, now: datetime) -> AlertPlan:
+    """Switch a channel's alerts on (or change their filters); a mute stays as it was."""
+    row = session.scalar(select(Subscription).where(Subscription.channel_id == plan.channel_id,
+                                                    Subscription.kind == ALERTS))
+    if row is None:
+        row = Subscription(channel_id=plan.channel_id, kind=ALERTS, cadence="live", at_time="", muted_signal="",
+                           created_by=created_by, created_at=now)
+        session.add(row)
+    row.timezone, row.filters = plan.timezone, plan.filters
+    session.flush()
+    return _alert_plan(row)
+
+
+def remove_alerts(session: Session, channel_id: str) -> int:
+    query = delete(Subscription).where(Subscription.channel_id == channel_id, Subscription.kind == ALERTS)
+    return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mute_alerts(session: Session, channel_id: str, *, until: datetime, signal: str = "") -> AlertPlan | None:
+    row = session.scalar(select(Subscription).where(Subscription.channel_id == channel_id,
+                                                    Subscription.kind == ALERTS))
+    if row is None:
+        return None
+    row.muted_until, row.muted_signal = until, signal
+    session.flush()
+    return _alert_plan(row)
+
+
+def alert_plans(session: Session, channel_id: str | None = None) -> list[AlertPlan]:
+    query = select(Subscription).where(Subscription.kind == ALERTS).order_by(Subscription.id)
+    if channel_id is not None:
+        query = query.where(Subscription.channel_id == channel_id)
+    return [_alert_plan(row) for row in session.scalars(query)]
+
+
+def alert_plan(session: Session, subscription_id: int) -> AlertPlan | None:
+    row = session.get(Subscription, subscription_id)
+    return None if row is None or row.kind != ALERTS else _alert_plan(row)
+
+
+def _alert_plan(row: Subscription) -> AlertPlan:
+    return AlertPlan(channel_id=row.channel_id, timezone=row.timezone, filters=row.filters, id=row.id,
+                     muted_until=row.muted_until, muted_signal=row.muted_signal or "")

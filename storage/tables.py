@@ -307,14 +307,16 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     channel_id: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(10))  # "digest"
-    cadence: Mapped[str] = mapped_column(String(10))  # "daily" | "weekly"
+    kind: Mapped[str] = mapped_column(String(10))  # "digest" | "alerts"
+    cadence: Mapped[str] = mapped_column(String(10))  # "daily" | "weekly" (digests), "live" (alerts)
     weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday; weekly digests only
     at_time: Mapped[str] = mapped_column(String(5))  # "09:00", local time of `timezone`
     timezone: Mapped[str] = mapped_column(String(64))
     filters: Mapped[str] = mapped_column(CleanText, default="")  # query words, e.g. "channel:chat"
     created_by: Mapped[str] = mapped_column(String(40))  # a Slack user id, or "environment"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # alerts only
+    muted_signal: Mapped[str] = mapped_column(String(80), default="")  # "" mutes every signal
 
     __table_args__ = (UniqueConstraint("channel_id", "kind", "cadence", name="uq_subscriptions_channel_kind"),)
 
@@ -341,3 +343,26 @@ class ScheduledPost(Base):
         UniqueConstraint("subscription_id", "period_key", name="uq_scheduled_posts_period"),
         Index("ix_scheduled_posts_state", "state", "claimed_at"),
     )
+
+
+class Incident(Base):
+    """One unusual signal in one alerts subscription, from the first alert to "back to normal"."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(Id)
+    signal: Mapped[str] = mapped_column(String(80))  # "frt:chat", "volume:all", ...
+    open_key: Mapped[str | None] = mapped_column(String(80))  # = signal while open: one open incident per signal
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    updates: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(40))
+    value: Mapped[float | None] = mapped_column(Float)
+    usual: Mapped[float | None] = mapped_column(Float)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "open_key", name="uq_incidents_open"),)

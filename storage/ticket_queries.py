@@ -1,5 +1,5 @@
-"""One customer's tickets (`/customer`), whether there is anything yet, and how fresh it is;
-period metrics read through storage/figures.py."""
+"""One customer's tickets (`/customer`), whether there is anything yet, how fresh it is, and what
+alerts show (agent replies for staffing, a window's tickets); period metrics read through storage/figures.py."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from metrics.model import Role
+from metrics.staffing import AgentReply
 from metrics.tickets import Ticket
-from storage.tables import RawDelivery, TicketRow
+from storage.tables import RawDelivery, TicketMessage, TicketRow
 from storage.tickets import with_details
 
 
@@ -32,3 +34,22 @@ def data_as_of(session: Session) -> datetime | None:
     imported without deliveries, the latest ticket activity (both read off an index)."""
     received = session.scalar(select(func.max(RawDelivery.received_at)))
     return received or session.scalar(select(func.max(TicketRow.last_activity_at)))
+
+
+def agent_replies(session: Session, start: datetime, end: datetime) -> list[AgentReply]:
+    """Every public agent reply in [start, end): who, when, on which ticket (for staffing estimates)."""
+    m = TicketMessage.__table__.c
+    rows = session.execute(select(m.author, m.at, m.ticket_key).where(
+        m.role == Role.AGENT.value, m.author.is_not(None), m.at >= start, m.at < end))
+    return [AgentReply(author, at, key) for author, at, key in rows]
+
+
+def tickets_between(session: Session, start: datetime, end: datetime, *, channel: str | None = None,
+                    limit: int = 15) -> list[TicketRow]:
+    """The tickets created in [start, end) (of one channel), the ones still waiting first."""
+    query = select(TicketRow).where(TicketRow.created_at >= start, TicketRow.created_at < end,
+                                    TicketRow.removed.is_(None))
+    if channel is not None:
+        query = query.where(TicketRow.channel == channel)
+    order = [TicketRow.first_response_at.is_not(None), TicketRow.created_at]
+    return list(session.scalars(query.order_by(*order).limit(limit)))

@@ -19,8 +19,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.commands import AlertCommand, AlertCommandError, is_alert_command, parse_alert_command
 from bot.ask import answer_query, customer_answer, parse
-from bot.digest.commands import DigestCommandError, is_digest_command, parse_digest_command
+from bot.digest.commands import DigestCommand, DigestCommandError, is_digest_command, parse_digest_command
 from bot.grammar import CustomerQuery, QueryError, help_text
 from bot.render.blocks import (
     SHARE_ACTION,
@@ -35,6 +36,7 @@ from bot.render.charts import chart_png
 from bot.settings import Settings
 from bot.slack import webapi
 from bot.slack.access import AgentAccess, per_agent
+from bot.slack.alert_commands import alert_reply, register_alert_actions
 from bot.slack.digest_commands import digest_reply
 from metrics.catalog import METRICS, Answer, MetricQuery
 from metrics.periods import Unit
@@ -79,8 +81,8 @@ class Asked:
 
     @property
     def settings_command(self) -> bool:
-        """`/deskpulse digest …` sets up digests rather than asking a question."""
-        return self.command == "/deskpulse" and is_digest_command(self.text)
+        """`/deskpulse digest …` and `/deskpulse alerts …` set things up rather than ask a question."""
+        return self.command == "/deskpulse" and (is_digest_command(self.text) or is_alert_command(self.text))
 
     def share_value(self) -> str | None:
         if len(self.text) > MAX_SHARED_TEXT:
@@ -114,10 +116,10 @@ def register(app: App, desk: Desk) -> None:
             return
         try:
             if asked.settings_command:
-                parse_digest_command(asked.text)
+                _setting(asked.text)
             else:
                 desk.parse(asked)
-        except DigestCommandError as problem:
+        except (DigestCommandError, AlertCommandError) as problem:
             ack(blocks=message_blocks(str(problem)), text=str(problem))
             return
         except QueryError as problem:
@@ -131,11 +133,12 @@ def register(app: App, desk: Desk) -> None:
             return  # the help went with the acknowledgement
         if asked.settings_command:
             try:
-                wanted = parse_digest_command(asked.text)
-            except DigestCommandError:
+                wanted = _setting(asked.text)
+            except (DigestCommandError, AlertCommandError):
                 return  # the acknowledgement said what could not be read
-            _reply(command["response_url"], lambda: digest_reply(
-                desk, wanted, channel_id=command["channel_id"], user_id=command["user_id"]))
+            reply = alert_reply if isinstance(wanted, AlertCommand) else digest_reply
+            _reply(command["response_url"], lambda: reply(
+                desk, wanted, channel_id=command["channel_id"], user_id=command["user_id"]))  # type: ignore[arg-type]
             return
         _reply(command["response_url"], lambda: _answer(desk, client, asked, channel_id=command["channel_id"],
                                                         user_id=command["user_id"]))
@@ -150,6 +153,11 @@ def register(app: App, desk: Desk) -> None:
         _reply(body["response_url"], lambda: _share(desk, client, body))
 
     app.action(SHARE_ACTION)(ack=acknowledge_share, lazy=[share])
+    register_alert_actions(app, desk)
+
+
+def _setting(text: str) -> DigestCommand | AlertCommand:
+    return parse_alert_command(text) if is_alert_command(text) else parse_digest_command(text)
 
 
 def _answer(desk: Desk, client: WebClient, asked: Asked, *, channel_id: str, user_id: str) -> dict[str, Any] | None:

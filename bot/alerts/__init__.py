@@ -1,0 +1,1 @@
+"""Anomaly alerts: subscriptions, the evaluation of signals, incidents posted once each."""

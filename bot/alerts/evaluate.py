@@ -1,0 +1,181 @@
+"""The signals of one alerts subscription over the last hour, each judged against the same hour
+of the week in earlier weeks (metrics/anomaly.py; docs/metrics.md, "Unusual hours")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.grammar import parse_filters
+from bot.settings import Settings
+from metrics.anomaly import Verdict, growth, judge_count, judge_level
+from metrics.catalog import METRICS
+from metrics.dimensions import Dimension
+from metrics.periods import Period, Unit, shift
+from metrics.staffing import AgentReply, Staffing, agents_needed, agents_replying, handling_seconds
+from storage import ticket_queries
+from storage.figures import StoredSource
+from storage.subscriptions import AlertPlan
+
+WINDOW = timedelta(hours=1)
+BASELINE_WEEKS, LOOK_BACK_WEEKS = 4, 8
+STAFFING_HISTORY = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    metric: str
+    column: str
+    measured_by: tuple[str, ...]  # the columns counting what a level rests on; () for counts
+    label: str
+    bad: str  # which way is bad: "up", "down" or "both"
+    per_channel: bool = False
+
+    @property
+    def is_count(self) -> bool:
+        return not self.measured_by
+
+
+SIGNALS = (
+    Signal("volume", "volume", "new", (), "new tickets", "both", per_channel=True),
+    Signal("frt", "frt", "median", ("count",), "median first response", "up", per_channel=True),
+    Signal("resolution", "resolution", "median", ("count",), "median resolution time", "up"),
+    Signal("csat", "csat", "score", ("ratings",), "CSAT", "down"),
+    Signal("sla", "sla", "attainment", ("breached", "met"), "SLA attainment", "down"),
+    Signal("backlog", "backlog", "open", ("open",), "backlog", "up"),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str  # "frt:chat", "volume:all"
+    signal: Signal
+    group: str  # "all" or a channel
+    value: float | None
+    measurements: int
+    verdict: Verdict
+    window: Period
+    baseline_windows: int
+    driver: str | None = None
+    staffing: Staffing | None = None
+    agents_now: int | None = None
+
+    @property
+    def alarming(self) -> bool:
+        """Unusual, and in the direction that hurts (a faster first response is no incident)."""
+        if not self.verdict.unusual or self.verdict.ratio is None:
+            return self.verdict.unusual
+        return self.signal.bad == "both" or (self.verdict.ratio > 1) == (self.signal.bad == "up")
+
+
+def evaluate(sessions: sessionmaker[Session], settings: Settings, plan: AlertPlan, now: datetime) -> list[Finding]:
+    """Every signal of the subscription at `now`, judged (also the ones that are fine)."""
+    tz = ZoneInfo(plan.timezone)
+    local_now = now.astimezone(tz)
+    window = Period(local_now - WINDOW, local_now, "the last 60 minutes")
+    earlier = earlier_windows(window, settings.holiday_names())
+    findings: list[Finding] = []
+    with sessions() as session:
+        source = StoredSource(session, parse_filters(plan.filters), settings.metric_context(now))
+        trend = _trend(source, window.start)
+        for signal in SIGNALS:
+            findings += _judged(source, signal, window, earlier, trend)
+        replies = ticket_queries.agent_replies(session, now - STAFFING_HISTORY, now)
+    return [_with_context(f, findings, replies, settings, now) for f in findings]
+
+
+def earlier_windows(window: Period, holidays: dict[date, str]) -> list[Period]:
+    """The same hour of the week in earlier weeks, holidays left out, newest first."""
+    found = []
+    for weeks in range(1, LOOK_BACK_WEEKS + 1):
+        start, end = shift(window.start, Unit.WEEK, -weeks), shift(window.end, Unit.WEEK, -weeks)
+        if start.date() not in holidays:
+            found.append(Period(start, end, f"{weeks} weeks before"))
+        if len(found) == BASELINE_WEEKS:
+            break
+    return found
+
+
+def _trend(source: StoredSource, until: datetime) -> float:
+    """The new tickets of the 7 days before the hour against the usual week: counts are judged against a
+    level grown with the team (the hour itself is left out, so a spike cannot excuse itself)."""
+    week = Period(shift(until, Unit.DAY, -7), until, "the 7 days before")
+    volume = METRICS["volume"]
+
+    def new(period: Period) -> float:
+        return float(source.figures(volume, period, None)["all"]["new"] or 0)
+
+    earlier = [Period(shift(week.start, Unit.WEEK, -k), shift(week.end, Unit.WEEK, -k), "") for k in range(1, 5)]
+    return growth(new(week), [new(p) for p in earlier])
+
+
+def _judged(source: StoredSource, signal: Signal, window: Period, earlier: Sequence[Period],
+            trend: float) -> list[Finding]:
+    metric = METRICS[signal.metric]
+    groups: list[Dimension | None] = [None, Dimension.CHANNEL] if signal.per_channel else [None]
+    findings = []
+    for by in groups:
+        now = source.figures(metric, window, by)
+        before = [source.figures(metric, w, by) for w in earlier]
+        for group, figures in now.items():
+            past = [f[group] for f in before if group in f]
+            findings.append(_finding(signal, group, figures, past, window, len(earlier), trend))
+    return findings
+
+
+def _finding(signal: Signal, group: str, figures: dict[str, float | None], past: Sequence[dict[str, float | None]],
+             window: Period, windows: int, trend: float) -> Finding:
+    value = figures.get(signal.column)
+    if signal.is_count:
+        earlier_counts = [float(p.get(signal.column) or 0) for p in past] + [0.0] * (windows - len(past))
+        verdict = judge_count(int(value or 0), earlier_counts, trend=trend)
+        measurements = int(value or 0)
+    else:
+        measurements = int(sum(figures.get(c) or 0 for c in signal.measured_by))
+        earlier_levels = [float(v) for p in past if (v := p.get(signal.column)) is not None]
+        verdict = judge_level(value, measurements, earlier_levels)
+    return Finding(f"{signal.name}:{group}", signal, group, value, measurements, verdict, window, windows)
+
+
+def _with_context(finding: Finding, findings: Sequence[Finding], replies: Sequence[AgentReply], settings: Settings,
+                  now: datetime) -> Finding:
+    """What an alarming finding needs besides its numbers: what drives it, how many agents it needs."""
+    if not finding.alarming:
+        return finding
+    driver = _driver(finding, findings) if finding.group == "all" else None
+    staffing, agents_now = None, None
+    if finding.signal.name in ("volume", "frt"):
+        arrivals = next((f.value or 0.0 for f in findings if f.key == f"volume:{finding.group}"), 0.0)
+        handling = handling_seconds(replies)
+        target = _target(settings, finding, findings, now)
+        if handling and target:
+            staffing = agents_needed(arrivals * 3600 / WINDOW.total_seconds(), handling, target_seconds=target)
+        recent = [r for r in replies if r.at >= now - WINDOW]
+        agents_now = agents_replying(recent)
+    return Finding(**{**finding.__dict__, "driver": driver, "staffing": staffing, "agents_now": agents_now})
+
+
+def _driver(finding: Finding, findings: Sequence[Finding]) -> str | None:
+    """The channel with the largest share of the change."""
+    parts = [f for f in findings if f.signal is finding.signal and f.group != "all"
+             and f.value is not None and f.verdict.usual is not None]
+    if not parts:
+        return None
+    worst = max(parts, key=lambda f: abs((f.value or 0) - (f.verdict.usual or 0)))
+    return worst.group
+
+
+def _target(settings: Settings, finding: Finding, findings: Sequence[Finding], now: datetime) -> float | None:
+    """The first-response target the agents are counted for: the channel's, or for the whole team the
+    strictest of the channels that had tickets in the hour."""
+    targets = settings.metric_context(now).sla
+    channels = [finding.group] if finding.group != "all" else \
+        [f.group for f in findings if f.signal.name == "volume" and f.group != "all" and (f.value or 0) > 0]
+    found = [t for c in channels if (t := targets.target(c, None)) is not None]
+    return min(found) if found else None
+
