@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import IO, Any
 
 import click
@@ -261,6 +261,40 @@ def ask(question: tuple[str, ...], as_json: bool, at: str | None) -> None:
                               indent=2, default=str))
     else:
         click.echo("\n".join(customer_lines(result, settings.zone)))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, required=True,
+              help="Print the digest here (deskpulse serve posts the digests set in Slack or DESKPULSE_DIGESTS).")
+@click.option("--date", "day", default=None, help="The day it reports (YYYY-MM-DD); default yesterday.")
+@click.option("--weekly", is_flag=True, help="The weekly digest of the week holding --date (default last week).")
+@click.option("--filters", default="", help="Only these tickets, e.g. 'channel:chat tag:shipping'.")
+@click.option("--details", is_flag=True, help="Also print the answers the digest's thread holds.")
+def digest(dry_run: bool, day: str | None, weekly: bool, filters: str, details: bool) -> None:
+    """Print the digest a channel would get, e.g. deskpulse digest --dry-run --date 2026-11-22."""
+    from bot.digest.compose import compose
+    from bot.digest.schedule import covered
+    from bot.grammar import QueryError, parse_filters
+    from bot.render.terminal import digest_lines
+    from storage.subscriptions import DigestPlan
+
+    settings = load_settings()
+    now = utc_now()
+    cadence = "weekly" if weekly else "daily"
+    try:
+        reported = date.fromisoformat(day) if day else \
+            now.astimezone(settings.zone).date() - timedelta(days=7 if weekly else 1)
+        parse_filters(filters)
+    except ValueError as exc:
+        raise click.BadParameter(f"{day!r} is not a date such as 2026-11-22") from exc
+    except QueryError as exc:
+        raise click.BadParameter(str(exc)) from None
+    plan = DigestPlan(channel_id="", cadence=cadence, at_time="00:00", timezone=settings.timezone, filters=filters)
+    period, _ = covered(plan, reported + timedelta(days=7 if weekly else 1), week_start=settings.first_weekday)
+    with database() as db:
+        result = compose(db.sessions, settings, cadence=cadence, period=period, filters=filters,
+                         now=max(now, period.end), with_agents=True)
+    click.echo("\n".join(digest_lines(result, details=details)))
 
 
 def _moment(text: str, settings: Settings) -> datetime:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
 
 from bot.ask import ask
 from bot.demo import demo_history
-from bot.render.terminal import answer_lines
+from bot.digest.compose import compose
+from bot.digest.schedule import covered
+from bot.render.terminal import answer_lines, digest_lines
 from bot.runtime import Database, open_database, utc_now
 from bot.settings import Settings
 from bot.text import overview_lines
@@ -23,6 +25,7 @@ from storage.db import unit_of_work
 from storage.ingest.adapters.deskpulse import sign
 from storage.ingest.pipeline import Answer as Delivered
 from storage.ingest.pipeline import Request, process_all, receive, store_many
+from storage.subscriptions import DigestPlan
 
 DEMO_SECRET = "deskpulse-demo-secret"  # used only when DESKPULSE_WEBHOOK_SECRET is not set
 _GROUP = 1000
@@ -42,6 +45,7 @@ def run_demo(settings: Settings, *, days: int, seed: int) -> None:
             summary = overview(tickets.all_tickets(session), tz=settings.zone)
         click.echo("\n".join(overview_lines(summary, timezone=settings.timezone)))
         _answer_examples(database, settings)
+        _digest_example(database, settings)
         click.echo("\nLook at one ticket: deskpulse ticket deskpulse:10001")
         click.echo('Ask your own: deskpulse ask "csat last week by agent" (deskpulse ask help lists the words)')
     finally:
@@ -58,6 +62,18 @@ def _answer_examples(database: Database, settings: Settings) -> None:
         result = ask(database.sessions, settings, question, now=utc_now())
         assert isinstance(result, Answer), "the examples are metric questions"
         click.echo("\n".join(answer_lines(result)))
+
+
+def _digest_example(database: Database, settings: Settings) -> None:
+    """Yesterday's digest, as a channel would get it each morning (`/deskpulse digest daily 09:00`)."""
+    now = utc_now()
+    yesterday = now.astimezone(settings.zone).date() - timedelta(days=1)
+    plan = DigestPlan(channel_id="", cadence="daily", at_time="09:00", timezone=settings.timezone)
+    period, _ = covered(plan, yesterday + timedelta(days=1))
+    click.echo("\n$ deskpulse digest --dry-run")
+    digest = compose(database.sessions, settings, cadence="daily", period=period, filters="", now=now,
+                     with_agents=True)
+    click.echo("\n".join(digest_lines(digest)))
 
 
 def _fill(database: Database, settings: Settings, *, days: int, seed: int) -> None:

@@ -1,10 +1,11 @@
-"""An answer as a terminal table or as JSON (`deskpulse ask`)."""
+"""An answer as a terminal table or as JSON (`deskpulse ask`), and a digest (`deskpulse digest --dry-run`)."""
 
 from __future__ import annotations
 
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.digest.compose import Digest
 from bot.render.format import bounds, change, moment, value
 from bot.text import duration
 from metrics.catalog import Answer, Column, Row
@@ -138,3 +139,29 @@ def _change(column: Column, r: Row) -> dict[str, Any] | None:
 
 def _period(p: Period) -> dict[str, Any]:
     return {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "timezone": p.tz.key}
+
+
+def digest_lines(d: Digest, *, details: bool = False) -> list[str]:
+    """A digest as `deskpulse digest --dry-run` prints it: the top message, then (with `details`)
+    every answer of its thread."""
+    kind = "Daily" if d.cadence == "daily" else "Weekly"
+    only = f", only {' '.join(f'{f.dimension.value}:{f.value}' for f in d.filters)}" if d.filters else ""
+    lines = [f"{kind} digest: {d.period.label}{only}", f"  {bounds(d.period)}"]
+    if d.holiday:
+        lines.append(f"  {d.holiday}: a public holiday, compared with the day before only")
+    previous = d.details[0].query.comparison
+    lines += ["", f"  {'':<28} {'now':>12} {'before':>12}  {'change':<22} {'usual' if d.usual_label else ''}"]
+    for h in d.headlines:
+        before = h.row.previous.get(h.column.key) if h.row.previous else None
+        lines.append(f"  {h.label:<28} {value(h.column, h.row.figures.get(h.column.key)):>12} "
+                     f"{value(h.column, before):>12}  {change(h.column, h.row.change(h.column)):<22} "
+                     f"{value(h.column, h.usual) if h.usual is not None else ''}")
+    lines.append("")
+    if previous is not None:
+        lines.append(f"  before = {previous.label}: {bounds(previous)}")
+    if d.usual_label:
+        lines.append(f"  {d.usual_label.replace('usual ', 'usual = the ', 1)}, holidays left out")
+    if details:
+        for a in d.details:
+            lines += ["", *answer_lines(a)]
+    return lines

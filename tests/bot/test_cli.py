@@ -101,6 +101,25 @@ def test_ask_answers_with_the_change_and_the_exact_bounds(run) -> None:  # type:
     assert answer["period"]["timezone"] == "UTC" and answer["definition"] == "docs/metrics.md#First response time"
 
 
+def test_digest_dry_run_prints_the_day_against_the_day_before(run) -> None:  # type: ignore[no-untyped-def]
+    monday = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
+    stories = [Story("5001", monday).opened("chat").customer("+0m").agent("+4m", "Bo").solved("+20m"),
+               Story("5002", monday).opened("email").customer("+0m").agent("+2h", "Bo"),
+               Story("5003", monday - timedelta(days=1)).opened("chat").customer("+0m").agent("+10m", "Bo")]
+    history = Path("history.jsonl")
+    history.write_text("".join(json.dumps(e) + "\n" for s in stories for e in s.events))
+    run("import", str(history))
+    text = run("digest", "--dry-run", "--date", "2026-10-05", "--details")
+    assert "Daily digest: Monday 05 Oct" in text
+    assert "Mon 05 Oct 2026 00:00 → Tue 06 Oct 2026 00:00 (UTC, end excluded)" in text
+    new = next(line for line in text.splitlines() if line.strip().startswith("New tickets"))
+    assert new.split()[2:4] == ["2", "1"]  # now, the day before
+    assert "First response time: Monday 05 Oct" in text  # the thread's details
+    only_chat = run("digest", "--dry-run", "--date", "2026-10-05", "--filters", "channel:chat")
+    assert "only channel:chat" in only_chat
+    assert next(line for line in only_chat.splitlines() if "New tickets" in line).split()[2:4] == ["1", "1"]
+
+
 def test_ask_explains_an_unreadable_question(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     result = CliRunner().invoke(cli, ["ask", "frt", "last", "week", "by", "chanel"])
@@ -115,3 +134,4 @@ def test_demo_ends_by_answering_example_questions(run) -> None:  # type: ignore[
     assert "$ deskpulse ask frt yesterday by channel" in text and "First response time: yesterday" in text
     assert "$ deskpulse ask backlog" in text and "unresolved tickets" in text
     assert "Times in Europe/Berlin, the demo team's time zone" in text and "(Europe/Berlin, end excluded)" in text
+    assert "$ deskpulse digest --dry-run" in text and "Daily digest: " in text
