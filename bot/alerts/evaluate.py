@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.grammar import parse_filters
 from bot.settings import Settings
-from metrics.anomaly import Verdict, growth, judge_count, judge_level
+from metrics.anomaly import SHARE_METRICS, Verdict, growth, judge_count, judge_level
 from metrics.catalog import METRICS
 from metrics.dimensions import Dimension
 from metrics.periods import Period, Unit, shift
@@ -35,6 +35,7 @@ class Signal:
     label: str
     bad: str  # which way is bad: "up", "down" or "both"
     per_channel: bool = False
+    hours: int = 1  # the window judged: an hour holds too few ratings to judge CSAT on
 
     @property
     def is_count(self) -> bool:
@@ -45,7 +46,7 @@ SIGNALS = (
     Signal("volume", "volume", "new", (), "new tickets", "both", per_channel=True),
     Signal("frt", "frt", "median", ("count",), "median first response", "up", per_channel=True),
     Signal("resolution", "resolution", "median", ("count",), "median resolution time", "up"),
-    Signal("csat", "csat", "score", ("ratings",), "CSAT", "down"),
+    Signal("csat", "csat", "score", ("ratings",), "CSAT", "down", hours=6),
     Signal("sla", "sla", "attainment", ("breached", "met"), "SLA attainment", "down"),
     Signal("backlog", "backlog", "open", ("open",), "backlog", "up"),
 )
@@ -117,6 +118,10 @@ def _trend(source: StoredSource, until: datetime) -> float:
 def _judged(source: StoredSource, signal: Signal, window: Period, earlier: Sequence[Period],
             trend: float) -> list[Finding]:
     metric = METRICS[signal.metric]
+    if signal.hours > 1:
+        longer = timedelta(hours=signal.hours)
+        window = Period(window.end - longer, window.end, f"the last {signal.hours} hours")
+        earlier = [Period(w.end - longer, w.end, w.label) for w in earlier]
     groups: list[Dimension | None] = [None, Dimension.CHANNEL] if signal.per_channel else [None]
     findings = []
     for by in groups:
@@ -138,7 +143,7 @@ def _finding(signal: Signal, group: str, figures: dict[str, float | None], past:
     else:
         measurements = int(sum(figures.get(c) or 0 for c in signal.measured_by))
         earlier_levels = [float(v) for p in past if (v := p.get(signal.column)) is not None]
-        verdict = judge_level(value, measurements, earlier_levels)
+        verdict = judge_level(value, measurements, earlier_levels, share=signal.name in SHARE_METRICS)
     return Finding(f"{signal.name}:{group}", signal, group, value, measurements, verdict, window, windows)
 
 

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from metrics.anomaly import growth, judge_count, judge_level, poisson_lower_tail, poisson_upper_tail
+from metrics.anomaly import (
+    detect,
+    growth,
+    judge_count,
+    judge_level,
+    poisson_lower_tail,
+    poisson_upper_tail,
+)
 
 
 def test_a_tuesday_morning_at_two_and_a_half_times_the_usual_volume_is_unusual() -> None:
@@ -60,3 +71,55 @@ def test_poisson_tails() -> None:
     assert poisson_lower_tail(2, 2.0) == pytest.approx(0.676676, abs=1e-6)  # e^-2 (1 + 2 + 2)
     assert poisson_upper_tail(5, 2.0) == pytest.approx(1 - 0.947347, abs=1e-6)
     assert 0 < poisson_upper_tail(1300, 1000.0) < 1e-15  # large means stay in range, far tails stay exact
+
+
+def test_csat_falling_twenty_points_is_unusual_a_few_points_is_not() -> None:
+    assert judge_level(70.0, 120, [90.0, 88.0, 91.0, 89.0], share=True).unusual
+    assert not judge_level(84.0, 120, [90.0, 88.0, 91.0, 89.0], share=True).unusual  # 5 points: not worth a ping
+    assert not judge_level(75.0, 12, [100.0, 86.0, 100.0, 100.0], share=True).unusual  # 9 of 12: could be luck
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+HOUR = timedelta(hours=1)
+WEEKS = 10
+
+
+def hourly(value: Callable[[datetime], float], *, weeks: int = WEEKS) -> tuple[list[datetime], list[float]]:
+    stamps = [datetime(2026, 9, 7, tzinfo=BERLIN) + (i + 1) * HOUR for i in range(weeks * 7 * 24)]
+    return stamps, [value(t) for t in stamps]
+
+
+def office(t: datetime) -> bool:
+    return t.weekday() < 5 and 9 <= (t - HOUR).hour < 17
+
+
+def test_detect_raises_one_alert_when_first_response_jumps_in_office_hours() -> None:
+    shift = datetime(2026, 11, 10, 10, 0, tzinfo=BERLIN)  # a Tuesday, four hours
+    stamps, frt = hourly(lambda t: 600.0 if shift < t <= shift + 4 * HOUR else 180.0 + (t.hour % 3))
+    support = [120.0 if office(t) else 3.0 for t in stamps]
+    alerts = detect(stamps, frt, metric="frt_median", direction="up", support=support, freq=HOUR)
+    assert alerts == [shift + HOUR]  # at the end of the first bad hour, once for the whole incident
+
+
+def test_detect_stays_quiet_at_night_on_holidays_and_when_it_gets_better() -> None:
+    holiday = datetime(2026, 11, 11, tzinfo=BERLIN).date()
+
+    def volume(t: datetime) -> float:
+        if t.date() == holiday:
+            return 5.0  # a holiday is quiet
+        if not office(t):
+            return 2.0 if t.day % 2 else 0.0  # nights with a ticket or two, or none
+        return 100.0
+
+    stamps, counts = hourly(volume)
+    assert detect(stamps, counts, metric="volume", direction="both", holidays=[holiday], freq=HOUR) == []
+    better = [90.0 if office(t) and t.month == 11 and t.day > 15 else 180.0 for t in stamps]
+    assert detect(stamps, better, metric="frt_median", direction="up", support=[100.0] * len(stamps),
+                  freq=HOUR) == []
+
+
+def test_detect_needs_no_support_and_ignores_missing_buckets() -> None:
+    stamps, values = hourly(lambda t: 40.0)
+    values[-5:] = [None, float("nan"), 120.0, 130.0, 40.0]  # type: ignore[list-item]
+    alerts = detect(stamps, values, metric="volume", direction="up", freq=HOUR, warmup_end=stamps[-10])
+    assert alerts == [stamps[-3]]
