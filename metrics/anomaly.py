@@ -24,7 +24,7 @@ class Rules:
     min_usual_count: float = 3.0  # a count is judged once the window usually has this many, or now has 3x
     count_tail: float = 0.001  # a count this unlikely under the usual rate is unusual
     share_tail: float = 0.0001  # a share this unlikely under the usual one (judged more often: pooled hours)
-    z_threshold: float = 3.5
+    z_threshold: float = 4.0
     min_ratio: float = 1.5  # and it moved by at least half again (or to two thirds) of the usual
     min_points: float = 10.0  # for shares (CSAT, SLA attainment, in %): and it moved by this many points
     min_samples: int = 3  # baseline windows needed
@@ -122,14 +122,6 @@ def _spread(values: Sequence[float]) -> float:
     return 1.4826 * statistics.median(abs(x - middle) for x in values)
 
 
-def growth(recent_total: float, earlier_totals: Sequence[float]) -> float:
-    """How much busier the last week was than the usual week: the level counts are rescaled by."""
-    if not earlier_totals or recent_total <= 0:
-        return 1.0
-    usual = statistics.median(earlier_totals)
-    return recent_total / usual if usual > 0 else 1.0
-
-
 def poisson_upper_tail(k: int, mean: float) -> float:
     """P(X >= k) for X ~ Poisson(mean)."""
     if k <= 0:
@@ -181,13 +173,13 @@ def detect(timestamps: Sequence[datetime], values: Sequence[float | None], *, me
     per_week = round(week / freq)
     if metric in SHARE_METRICS and support is not None:  # an hour holds few ratings: pool a few hours
         values, support = _pooled(values, support)
-    off = [t.date() in off_days for t in timestamps]
+    off = [(t - freq).date() in off_days for t in timestamps]  # a bucket belongs to the day it starts on
     alerts, in_incident = [], False
     for i, moment in enumerate(timestamps):
         value = _number(values[i])
         earlier = [v for k in range(1, LOOK_BACK_WEEKS + 1)
                    if (j := index.get(moment - k * week)) is not None
-                   and (moment - k * week).date() not in off_days and (v := _number(values[j])) is not None][:4]
+                   and not off[j] and (v := _number(values[j])) is not None][:4]
         if metric in COUNT_METRICS:
             trend = _trend(values, i, per_week, off)
             verdict = judge_count(int(value or 0), earlier, trend=trend, rules=rules)
@@ -196,7 +188,7 @@ def detect(timestamps: Sequence[datetime], values: Sequence[float | None], *, me
             count = int(measured) if measured is not None and not math.isnan(measured) else rules.min_measurements
             verdict = judge_level(value, count, earlier, share=metric in SHARE_METRICS, rules=rules)
         bad = verdict.unusual and _bad_way(verdict, direction)
-        if bad and not in_incident and moment.date() not in off_days and (warmup_end is None or moment >= warmup_end):
+        if bad and not in_incident and not off[i] and (warmup_end is None or moment >= warmup_end):
             alerts.append(moment)
         in_incident = bad
     return alerts
@@ -230,16 +222,30 @@ def _number(value: float | None) -> float | None:
 
 
 def _trend(values: Sequence[float | None], i: int, per_week: int, off: Sequence[bool]) -> float:
-    """The week before bucket i against each of the four weeks before that, over the same hours of
-    the week, holidays left out of every week (a holiday week is no sign of shrinking)."""
+    """`busier_than_usual` over the 7 days before bucket i (days holding a holiday bucket count as None)."""
     if i < 5 * per_week:
         return 1.0
-    hours = [j for j in range(i - per_week, i) if not any(off[j - k * per_week] for k in range(5))]
+    per_day = per_week // 7
 
-    def total(k: int) -> float:
-        return sum(v for j in hours if (v := _number(values[j - k * per_week])) is not None)
+    def total(end: int) -> float | None:
+        span = range(end - per_day, end)
+        return None if any(off[j] for j in span) else \
+            sum(v for j in span if (v := _number(values[j])) is not None)
 
-    return growth(total(0), [total(k) for k in range(1, 5)])
+    days = [(total(i - d * per_day), [total(i - d * per_day - k * per_week) for k in range(1, 5)]) for d in range(7)]
+    return busier_than_usual(days)
+
+
+def busier_than_usual(days: Sequence[tuple[float | None, Sequence[float | None]]]) -> float:
+    """The recent trend counts are judged with: for each of the last 7 days, its new tickets against
+    the median of the same weekday in the 4 weeks before; the median of those ratios. A day given
+    as None (a holiday, in any of those weeks) is left out; one busy day cannot move a median of 7."""
+    ratios = []
+    for recent, earlier in days:
+        known = [e for e in earlier if e is not None]
+        if recent is not None and len(known) >= 2 and statistics.median(known) > 0:
+            ratios.append(recent / statistics.median(known))
+    return statistics.median(ratios) if ratios else 1.0
 
 
 def _bad_way(verdict: Verdict, direction: str) -> bool:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.grammar import parse_filters
 from bot.settings import Settings
-from metrics.anomaly import SHARE_METRICS, Verdict, growth, judge_count, judge_level
+from metrics.anomaly import SHARE_METRICS, Verdict, busier_than_usual, judge_count, judge_level
 from metrics.catalog import METRICS
 from metrics.dimensions import Dimension
-from metrics.periods import Period, Unit, shift
+from metrics.periods import Period, Unit, shift, start_of
 from metrics.staffing import AgentReply, Staffing, agents_needed, agents_replying, handling_seconds
 from storage import ticket_queries
 from storage.figures import StoredSource
@@ -83,7 +83,7 @@ def evaluate(sessions: sessionmaker[Session], settings: Settings, plan: AlertPla
     findings: list[Finding] = []
     with sessions() as session:
         source = StoredSource(session, parse_filters(plan.filters), settings.metric_context(now))
-        trend = _trend(source, window.start)
+        trend = _trend(source, window.start, settings.holiday_names())
         for signal in SIGNALS:
             findings += _judged(source, signal, window, earlier, trend)
         replies = ticket_queries.agent_replies(session, now - STAFFING_HISTORY, now)
@@ -102,17 +102,18 @@ def earlier_windows(window: Period, holidays: dict[date, str]) -> list[Period]:
     return found
 
 
-def _trend(source: StoredSource, until: datetime) -> float:
-    """The new tickets of the 7 days before the hour against the usual week: counts are judged against a
-    level grown with the team (the hour itself is left out, so a spike cannot excuse itself)."""
-    week = Period(shift(until, Unit.DAY, -7), until, "the 7 days before")
+def _trend(source: StoredSource, until: datetime, holidays: dict[date, str]) -> float:
+    """metrics.anomaly.busier_than_usual over the 7 local days before the hour."""
     volume = METRICS["volume"]
+    last_midnight = start_of(until, Unit.DAY)
 
-    def new(period: Period) -> float:
-        return float(source.figures(volume, period, None)["all"]["new"] or 0)
+    def new(days_back: int) -> float | None:
+        start = shift(last_midnight, Unit.DAY, -days_back)
+        if start.date() in holidays:
+            return None
+        return float(source.figures(volume, Period(start, shift(start, Unit.DAY, 1), ""), None)["all"]["new"] or 0)
 
-    earlier = [Period(shift(week.start, Unit.WEEK, -k), shift(week.end, Unit.WEEK, -k), "") for k in range(1, 5)]
-    return growth(new(week), [new(p) for p in earlier])
+    return busier_than_usual([(new(d), [new(d + 7 * k) for k in range(1, 5)]) for d in range(1, 8)])
 
 
 def _judged(source: StoredSource, signal: Signal, window: Period, earlier: Sequence[Period],

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from metrics.anomaly import (
+    busier_than_usual,
     detect,
-    growth,
     judge_count,
     judge_level,
     poisson_lower_tail,
@@ -39,7 +39,13 @@ def test_an_ordinary_wobble_is_not_unusual() -> None:
 def test_growth_is_not_a_spike() -> None:
     # the team doubled over the last weeks: 80 is this Tuesday's usual, not an incident
     assert judge_count(80, [38, 42, 40, 41]).unusual
-    assert not judge_count(80, [38, 42, 40, 41], trend=growth(2000, [1000, 980, 1020, 1000])).unusual
+    doubled = busier_than_usual([(2000.0, [1000.0, 980.0, 1020.0, 1000.0])] * 6 + [(None, [1000.0] * 4)])
+    assert doubled == 2.0 and not judge_count(80, [38, 42, 40, 41], trend=doubled).unusual
+
+
+def test_one_surge_day_does_not_make_the_team_look_grown() -> None:
+    week = [(1000.0, [1000.0] * 4)] * 6 + [(3000.0, [1000.0] * 4)]
+    assert busier_than_usual(week) == 1.0
 
 
 def test_a_quiet_hour_that_should_be_busy_is_unusual_too() -> None:
