@@ -17,9 +17,11 @@ from bot.digest.schedule import covered
 from bot.render.terminal import answer_lines, digest_lines
 from bot.runtime import Database, open_database, utc_now
 from bot.settings import Settings
-from bot.text import overview_lines
+from bot.text import duration, overview_lines
+from metrics.anomaly import detect
 from metrics.catalog import Answer
 from metrics.overview import overview
+from metrics.series import HOUR, Series, hourly_series
 from storage import tickets
 from storage.db import unit_of_work
 from storage.ingest.adapters.deskpulse import sign
@@ -46,6 +48,7 @@ def run_demo(settings: Settings, *, days: int, seed: int) -> None:
         click.echo("\n".join(overview_lines(summary, timezone=settings.timezone)))
         _answer_examples(database, settings)
         _digest_example(database, settings)
+        _alerts_example(database, settings)
         click.echo("\nLook at one ticket: deskpulse ticket deskpulse:10001")
         click.echo('Ask your own: deskpulse ask "csat last week by agent" (deskpulse ask help lists the words)')
     finally:
@@ -74,6 +77,39 @@ def _digest_example(database: Database, settings: Settings) -> None:
     digest = compose(database.sessions, settings, cadence="daily", period=period, filters="", now=now,
                      with_agents=True)
     click.echo("\n".join(digest_lines(digest)))
+
+
+def _alerts_example(database: Database, settings: Settings) -> None:
+    """What `/deskpulse alerts on` would have said over the demo's history (metrics.anomaly.detect)."""
+    with database.sessions() as session:
+        history = tickets.all_tickets(session)
+    if not history:
+        return
+    end = utc_now().replace(minute=0, second=0, microsecond=0)
+    start = min(t.created_at for t in history).replace(minute=0, second=0, microsecond=0)
+    holidays = settings.holiday_names()
+    click.echo("\nAlerts the detector raised on this history (docs/metrics.md, \"Unusual hours\"):")
+    raised = []
+    for series in hourly_series(history, start, end):
+        for moment in detect(series.stamps, series.values, metric=series.metric, direction=series.direction,
+                             support=series.support, holidays=holidays, freq=HOUR):
+            raised.append((moment, series.metric, _shown(series, series.stamps.index(moment))))
+    for moment, metric, shown in sorted(raised):
+        click.echo(f"  {moment.astimezone(settings.zone):%a %d %b %H:%M}  {metric:<11} {shown}")
+    if not raised:
+        click.echo("  none: nothing in this history was far from usual")
+
+
+def _shown(series: Series, i: int) -> str:
+    """The number behind an alert, in the words of the digest."""
+    if series.metric == "volume":
+        return f"{series.values[i]:.0f} new tickets in the hour"
+    if series.metric == "frt_median":
+        return f"median first response {duration(series.values[i])} in the hour"
+    window = range(max(0, i - 5), i + 1)  # CSAT is judged over the last 6 hours' ratings
+    rated = sum(series.support[j] or 0 for j in window)
+    good = sum((series.values[j] or 0) * (series.support[j] or 0) / 100 for j in window)
+    return f"CSAT {100 * good / rated:.0f}% of {rated:.0f} ratings in the last 6 hours" if rated else "CSAT"
 
 
 def _fill(database: Database, settings: Settings, *, days: int, seed: int) -> None:

@@ -135,3 +135,4 @@ def test_demo_ends_by_answering_example_questions(run) -> None:  # type: ignore[
     assert "$ deskpulse ask backlog" in text and "unresolved tickets" in text
     assert "Times in Europe/Berlin, the demo team's time zone" in text and "(Europe/Berlin, end excluded)" in text
     assert "$ deskpulse digest --dry-run" in text and "Daily digest: " in text
+    assert "Alerts the detector raised on this history" in text
