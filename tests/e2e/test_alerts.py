@@ -29,7 +29,8 @@ from tests.e2e.test_slack_commands import answer_of, command, readable, signed
 from tests.support.scenarios import Story
 from tests.support.server import RunningServer, start_server
 from tests.support.signing import deskpulse_request
-from tests.support.slack_standin import SlackStandIn, start_slack_standin
+from tests.support.slack_standin import SlackStandIn
+from tests.support.slack_team import configure, standin_on
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TEN = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)
@@ -38,19 +39,14 @@ CHANNEL = "CALERTS001"
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
-    standin = start_slack_standin()
-    started = time.time()
-    standin.clock = lambda: TEN.timestamp() + (time.time() - started)
+    standin = standin_on(TEN)
     yield standin
     standin.stop()
 
 
 @pytest.fixture
 def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    for name, value in {"DATABASE_URL": database_url, "DESKPULSE_TIMEZONE": "Europe/Berlin",
-                        "DESKPULSE_WEBHOOK_SECRET": "deskpulse-test-secret", "SLACK_BOT_TOKEN": "xoxb-test",
-                        "SLACK_SIGNING_SECRET": "slack-test-signing-secret", "SLACK_API_URL": slack.api_url}.items():
-        monkeypatch.setenv(name, value)
+    configure(monkeypatch, database_url, slack)
     running = start_server(clock=lambda: TEN)
     try:
         stories = []

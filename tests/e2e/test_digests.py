@@ -9,7 +9,6 @@ tickets, so the usual Monday has 1.5. The daily digest at 09:00 on Tuesday repor
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,7 +25,8 @@ from tests.e2e.test_slack_commands import answer_of, command, readable
 from tests.support.scenarios import Story
 from tests.support.server import RunningServer, start_server
 from tests.support.signing import deskpulse_request
-from tests.support.slack_standin import SlackStandIn, start_slack_standin
+from tests.support.slack_standin import SlackStandIn
+from tests.support.slack_team import configure, standin_on
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
@@ -36,19 +36,14 @@ SERVER_NOW = TUESDAY_9 - timedelta(hours=2)  # the server's clock; each test giv
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
-    standin = start_slack_standin()
-    started = time.time()
-    standin.clock = lambda: TUESDAY_9.timestamp() + (time.time() - started)  # Slack's clock, on the test's day
+    standin = standin_on(TUESDAY_9)
     yield standin
     standin.stop()
 
 
 @pytest.fixture
 def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    for name, value in {"DATABASE_URL": database_url, "DESKPULSE_TIMEZONE": "Europe/Berlin",
-                        "DESKPULSE_WEBHOOK_SECRET": "deskpulse-test-secret", "SLACK_BOT_TOKEN": "xoxb-test",
-                        "SLACK_SIGNING_SECRET": "slack-test-signing-secret", "SLACK_API_URL": slack.api_url}.items():
-        monkeypatch.setenv(name, value)
+    configure(monkeypatch, database_url, slack)
     running = start_server(clock=lambda: SERVER_NOW)
     try:
         _send_history(running)
