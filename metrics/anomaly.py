@@ -151,6 +151,8 @@ def _log_poisson(i: int, mean: float) -> float:
     return i * math.log(mean) - mean - math.lgamma(i + 1)
 
 
+LOOK_BACK_WEEKS = 8
+SHARE_BUCKETS, SHARE_SUPPORT = 6, 40  # a share (CSAT) pools the last 6 buckets, more (up to 24) until 40 ratings
 COUNT_METRICS = frozenset({"volume"})  # judged as Poisson counts; everything else as a level
 SHARE_METRICS = frozenset({"csat", "sla", "sla_attainment", "one_touch"})  # levels in %, judged in points
 
@@ -192,10 +194,6 @@ def detect(timestamps: Sequence[datetime], values: Sequence[float | None], *, me
             alerts.append(moment)
         in_incident = bad
     return alerts
-
-
-LOOK_BACK_WEEKS = 8
-SHARE_BUCKETS, SHARE_SUPPORT = 6, 40  # a share (CSAT) pools the last 6 buckets, more (up to 24) until 40 ratings
 
 
 def _pooled(values: Sequence[float | None], support: Sequence[float | None]) -> tuple[list[float | None],

@@ -7,6 +7,7 @@ DST change is 23 or 25 hours long, as the team lived it.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -137,6 +138,20 @@ def last_units(now: datetime, unit: Unit, count: int, *, label: str, week_start:
         return Period(shift(now, Unit.HOUR, -count), now, label, unit, count)
     end = start_of(now, unit, week_start=week_start)
     return Period(shift(end, unit, -count), end, label, unit, count)
+
+
+def earlier_weeks(period: Period, *, count: int, look_back: int,
+                  skip: Container[date] = ()) -> list[Period]:
+    """The same stretch of the week in up to `count` of the `look_back` weeks before, newest first;
+    a stretch starting on a day in `skip` (a holiday) is left out. "Usual" values rest on these."""
+    found = []
+    for weeks in range(1, look_back + 1):
+        start, end = shift(period.start, Unit.WEEK, -weeks), shift(period.end, Unit.WEEK, -weeks)
+        if start.date() not in skip:
+            found.append(Period(start, end, f"{weeks} weeks before", period.unit, period.count))
+        if len(found) == count:
+            break
+    return found
 
 
 def day_range(first: date, last: date, tz: ZoneInfo, *, label: str) -> Period:

@@ -52,10 +52,8 @@ def agents_needed(arrivals_per_hour: float, handling_seconds: float, *, target_s
     while True:  # ends: the service level tends to 1 and the occupancy to 0 as agents are added
         level = service_level(agents, traffic, target_seconds=target_seconds, handling_seconds=handling_seconds)
         if level >= goal and traffic / agents <= max_occupancy:
-            break
+            return Staffing(agents, level, traffic / agents, waiting_probability(agents, traffic))
         agents += 1
-    level = service_level(agents, traffic, target_seconds=target_seconds, handling_seconds=handling_seconds)
-    return Staffing(agents, level, traffic / agents, waiting_probability(agents, traffic))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///deskpulse.db"
@@ -42,6 +44,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def is_postgres(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """INSERT with the dialect's ON CONFLICT clauses (both SQLite and PostgreSQL have them)."""
+    return (pg_insert if is_postgres(session) else sqlite_insert)(table)
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

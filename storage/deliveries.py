@@ -9,11 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import is_postgres
+from storage.db import dialect_insert, is_postgres
 from storage.tables import DeliveryKey, QuarantinedRequest, RawDelivery
 
 PENDING, PROCESSED, DUPLICATE, IGNORED, FAILED = "pending", "processed", "duplicate", "ignored", "failed"
@@ -40,14 +38,15 @@ class NewDelivery:
     error: str | None = None
 
 
-def _insert(session: Session, table: Any) -> Any:
-    return (pg_insert if is_postgres(session) else sqlite_insert)(table)
+
+def _new_keys(session: Session) -> Any:
+    """Insert idempotency keys, skipping those another delivery has already."""
+    return dialect_insert(session, DeliveryKey.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def claim_key(session: Session, key: str, delivery_id: int) -> bool:
     """Register `key` for this delivery; False when another delivery already has it."""
-    statement = _insert(session, DeliveryKey.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    result = session.execute(statement, {"idempotency_key": key, "delivery_id": delivery_id})
+    result = session.execute(_new_keys(session), {"idempotency_key": key, "delivery_id": delivery_id})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -72,8 +71,7 @@ def save_many(session: Session, batch: Sequence[NewDelivery]) -> list[tuple[int,
             first_with_key.setdefault(d.idempotency_key, index)
     claimed: set[str] = set()
     if first_with_key:
-        claim = _insert(session, DeliveryKey.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        claimed = set(session.scalars(claim.returning(DeliveryKey.__table__.c.idempotency_key),
+        claimed = set(session.scalars(_new_keys(session).returning(DeliveryKey.__table__.c.idempotency_key),
                                       [{"idempotency_key": k, "delivery_id": ids[i]}
                                        for k, i in first_with_key.items()]))
     duplicates = [i for i, d in enumerate(batch)

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import is_postgres
+from storage.db import dialect_insert
 from storage.tables import Incident
 
 
@@ -28,8 +26,6 @@ class OpenIncident:
     message_ts: str | None
     updates: int
     acknowledged_by: str | None
-    value: float | None
-    usual: float | None
     window_start: datetime
     window_end: datetime
 
@@ -38,7 +34,7 @@ def open_incident(session: Session, subscription_id: int, signal: str, *, now: d
                   usual: float | None, window: tuple[datetime, datetime]) -> OpenIncident | None:
     """Open an incident for the signal; None if one is open already (here or in another replica)."""
     table = Incident.__table__
-    statement = (pg_insert if is_postgres(session) else sqlite_insert)(table).values(
+    statement = dialect_insert(session, table).values(
         subscription_id=subscription_id, signal=signal, open_key=signal, opened_at=now, updated_at=now, updates=0,
         value=value, usual=usual, window_start=window[0], window_end=window[1],
     ).on_conflict_do_nothing(index_elements=["subscription_id", "open_key"])
@@ -82,5 +78,5 @@ def acknowledge(session: Session, incident_id: int, user_id: str) -> None:
 def _open(row: Incident) -> OpenIncident:
     return OpenIncident(id=row.id, subscription_id=row.subscription_id, signal=row.signal, opened_at=row.opened_at,
                         updated_at=row.updated_at, message_ts=row.message_ts, updates=row.updates,
-                        acknowledged_by=row.acknowledged_by, value=row.value, usual=row.usual,
+                        acknowledged_by=row.acknowledged_by,
                         window_start=row.window_start, window_end=row.window_end)

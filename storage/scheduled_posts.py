@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.db import is_postgres
+from storage.db import dialect_insert
 from storage.tables import ScheduledPost
 
 POSTING, DONE, FAILED = "posting", "done", "failed"
@@ -44,7 +42,7 @@ def claim(session: Session, subscription_id: int, period_key: str, *, holder: st
     if existing is not None and (existing.state != POSTING or existing.claimed_at > now - lease):
         return None  # done, or held: answered by a read, so the scheduler's checks write nothing
     table = ScheduledPost.__table__
-    new = (pg_insert if is_postgres(session) else sqlite_insert)(table).values(
+    new = dialect_insert(session, table).values(
         subscription_id=subscription_id, period_key=period_key, state=POSTING, holder=holder, claimed_at=now,
         attempts=1, parts_posted=0).on_conflict_do_nothing(index_elements=["subscription_id", "period_key"])
     inserted = session.scalar(new.returning(table.c.id))

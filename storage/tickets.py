@@ -6,8 +6,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from metrics.model import (
@@ -24,19 +22,15 @@ from metrics.model import (
 )
 from metrics.tickets import OpenSpan, PublicMessage, Ticket, fold_ticket
 from storage.codec import event_from_json, event_to_json
-from storage.db import is_postgres
+from storage.db import dialect_insert, is_postgres
 from storage.tables import TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag
-
-
-def _insert(session: Session, table: Any) -> Any:
-    return (pg_insert if is_postgres(session) else sqlite_insert)(table)
 
 
 def save_events_many(session: Session, batch: Sequence[tuple[int | None, Sequence[TicketEvent]]]) -> None:
     """Store new facts, each with the delivery that brought it; a fact seen before is skipped."""
     rows = [_event_row(e, delivery_id) for delivery_id, events in batch for e in events]
     if rows:
-        statement = _insert(session, TicketEventRow.__table__).on_conflict_do_nothing(
+        statement = dialect_insert(session, TicketEventRow.__table__).on_conflict_do_nothing(
             index_elements=["source", "event_id"])
         session.connection().execute(statement, rows)
 
@@ -108,7 +102,7 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
         return
     connection = session.connection()
     table = TicketRow.__table__
-    statement = _insert(session, table)
+    statement = dialect_insert(session, table)
     upsert = statement.on_conflict_do_update(
         index_elements=["key"], set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "key"})
     connection.execute(upsert, [_row_values(t) for t in folded])
@@ -117,7 +111,7 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
         connection.execute(delete(child.__table__).where(child.__table__.c.ticket_key.in_(keys)))
     tags = [{"ticket_key": t.key[:200], "tag": tag[:200]} for t in folded for tag in dict.fromkeys(t.tags)]
     if tags:
-        connection.execute(_insert(session, TicketTag.__table__).on_conflict_do_nothing(), tags)
+        connection.execute(dialect_insert(session, TicketTag.__table__).on_conflict_do_nothing(), tags)
     messages = [{"ticket_key": t.key[:200], "seq": i, "at": m.at, "role": m.role.value,
                  "author": m.author[:200] if m.author else None, "wait_seconds": m.wait_seconds}
                 for t in folded if t.removed is None for i, m in enumerate(t.messages)]

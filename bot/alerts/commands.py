@@ -9,9 +9,10 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.alerts.evaluate import SIGNALS
 from bot.grammar import QueryError, parse_filters
 
-SIGNAL_NAMES = ("volume", "frt", "resolution", "csat", "sla", "backlog")
+SIGNAL_NAMES = tuple(s.name for s in SIGNALS)
 USAGE = ("`/deskpulse alerts on` pings this channel when first response time, volume, backlog, resolution "
          "time, CSAT or SLA breaches are far from usual for the hour (add filters such as `channel:chat`); "
          "`/deskpulse alerts mute 2h [frt]` pauses them, `/deskpulse alerts off` stops them.")

@@ -4,7 +4,7 @@ of the week in earlier weeks (metrics/anomaly.py; docs/metrics.md, "Unusual hour
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from bot.settings import Settings
 from metrics.anomaly import SHARE_METRICS, Verdict, busier_than_usual, judge_count, judge_level
 from metrics.catalog import METRICS
 from metrics.dimensions import Dimension
-from metrics.periods import Period, Unit, shift, start_of
+from metrics.periods import Period, Unit, earlier_weeks, shift, start_of
 from metrics.staffing import AgentReply, Staffing, agents_needed, agents_replying, handling_seconds
 from storage import ticket_queries
 from storage.figures import StoredSource
@@ -79,7 +79,7 @@ def evaluate(sessions: sessionmaker[Session], settings: Settings, plan: AlertPla
     tz = ZoneInfo(plan.timezone)
     local_now = now.astimezone(tz)
     window = Period(local_now - WINDOW, local_now, "the last 60 minutes")
-    earlier = earlier_windows(window, settings.holiday_names())
+    earlier = earlier_weeks(window, count=BASELINE_WEEKS, look_back=LOOK_BACK_WEEKS, skip=settings.holiday_names())
     findings: list[Finding] = []
     with sessions() as session:
         source = StoredSource(session, parse_filters(plan.filters), settings.metric_context(now))
@@ -88,18 +88,6 @@ def evaluate(sessions: sessionmaker[Session], settings: Settings, plan: AlertPla
             findings += _judged(source, signal, window, earlier, trend)
         replies = ticket_queries.agent_replies(session, now - STAFFING_HISTORY, now)
     return [_with_context(f, findings, replies, settings, now) for f in findings]
-
-
-def earlier_windows(window: Period, holidays: dict[date, str]) -> list[Period]:
-    """The same hour of the week in earlier weeks, holidays left out, newest first."""
-    found = []
-    for weeks in range(1, LOOK_BACK_WEEKS + 1):
-        start, end = shift(window.start, Unit.WEEK, -weeks), shift(window.end, Unit.WEEK, -weeks)
-        if start.date() not in holidays:
-            found.append(Period(start, end, f"{weeks} weeks before"))
-        if len(found) == BASELINE_WEEKS:
-            break
-    return found
 
 
 def _trend(source: StoredSource, until: datetime, holidays: dict[date, str]) -> float:
@@ -163,7 +151,7 @@ def _with_context(finding: Finding, findings: Sequence[Finding], replies: Sequen
             staffing = agents_needed(arrivals * 3600 / WINDOW.total_seconds(), handling, target_seconds=target)
         recent = [r for r in replies if r.at >= now - WINDOW]
         agents_now = agents_replying(recent)
-    return Finding(**{**finding.__dict__, "driver": driver, "staffing": staffing, "agents_now": agents_now})
+    return replace(finding, driver=driver, staffing=staffing, agents_now=agents_now)
 
 
 def _driver(finding: Finding, findings: Sequence[Finding]) -> str | None:

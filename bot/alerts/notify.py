@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts.evaluate import Finding, evaluate
 from bot.render.alerts import alert_message, normal_message, subject, update_message
 from bot.settings import Settings
+from bot.slack import once
 from bot.slack.webapi import SlackProblem
 from storage import incidents, scheduled_posts, subscriptions
 from storage.db import unit_of_work
@@ -123,10 +124,10 @@ class Alerter:
             problem = SlackProblem.from_error(error)
             log.warning("alert message %s in %s: %s", key, plan.channel_id, problem.sentence)
             with unit_of_work(self.sessions) as session:
-                if problem.code == "ratelimited" or problem.code.startswith(("5", "internal", "fatal")):
-                    scheduled_posts.release(session, claim.id, error=problem.code, now=now, lease=LEASE)
-                else:
+                if problem.code in once.PERMANENT:
                     scheduled_posts.finish(session, claim.id, now=now, error=problem.sentence)
+                else:  # the next evaluation tries again, looking first
+                    scheduled_posts.release(session, claim.id, error=problem.code, now=now, lease=LEASE)
             return None
         except (SlackRequestError, OSError) as error:
             with unit_of_work(self.sessions) as session:
@@ -138,13 +139,6 @@ class Alerter:
         return ts
 
     def _find(self, plan: AlertPlan, metadata: dict[str, Any], thread_ts: str | None, now: datetime) -> str | None:
-        """The message, if an earlier attempt posted it (channels:history / groups:history)."""
-        if thread_ts is None:
-            oldest = f"{(now - timedelta(hours=6)).timestamp():.6f}"
-            answer = self.client.conversations_history(channel=plan.channel_id, oldest=oldest, limit=200,
-                                                       include_all_metadata=True)
-        else:
-            answer = self.client.conversations_replies(channel=plan.channel_id, ts=thread_ts, limit=200,
-                                                       include_all_metadata=True)
-        return next((m["ts"] for m in answer.get("messages") or []
-                     if (m.get("metadata") or {}).get("event_payload") == metadata["event_payload"]), None)
+        """The message, if an earlier attempt posted it (an alert's own message within the last hours)."""
+        found = once.messages(self.client, plan.channel_id, since=now - timedelta(hours=6), thread_ts=thread_ts)
+        return next((m["ts"] for m in found if once.payload_of(m, EVENT_TYPE) == metadata["event_payload"]), None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +15,7 @@ from bot.grammar import parse_filters
 from bot.settings import Settings
 from metrics.catalog import METRICS, Answer, Column, MetricQuery, Row
 from metrics.dimensions import Dimension, Filter
-from metrics.periods import Period, Unit, day_range, shift
+from metrics.periods import Period, Unit, earlier_weeks
 from storage import ticket_queries
 from storage.figures import StoredSource
 
@@ -46,6 +46,11 @@ class Digest:
     chart: Answer  # the volume trend, drawn as the digest's chart
     as_of: datetime | None
     with_agents: bool
+
+    @property
+    def compared_with(self) -> Period | None:
+        """The period every change is against (the day or week before)."""
+        return self.details[0].query.comparison
 
 
 # (metric, column, label) of the top message, in reading order
@@ -91,18 +96,9 @@ def compose(sessions: sessionmaker[Session], settings: Settings, *, cadence: str
 
 
 def earlier_same_periods(period: Period, cadence: str, holidays: dict[date, str]) -> list[Period]:
-    """The same weekday (or week) in earlier weeks, holidays left out, newest first."""
-    found = []
-    for weeks in range(1, LOOK_BACK_WEEKS + 1):
-        start = shift(period.start, Unit.WEEK, -weeks)
-        first = start.date()
-        if cadence == "daily" and first in holidays:
-            continue
-        days = 1 if cadence == "daily" else 7
-        found.append(day_range(first, first + timedelta(days=days - 1), period.tz, label=f"{first}"))
-        if len(found) == USUAL_WEEKS:
-            break
-    return found
+    """The same weekday (or week) in earlier weeks, newest first; holidays left out of a daily digest's."""
+    return earlier_weeks(period, count=USUAL_WEEKS, look_back=LOOK_BACK_WEEKS,
+                         skip=holidays if cadence == "daily" else ())
 
 
 def _usual_values(sessions: sessionmaker[Session], settings: Settings, periods: Sequence[Period],

@@ -27,6 +27,7 @@ from bot.digest.schedule import Due, due_digest
 from bot.render.charts import chart_png
 from bot.render.digest import digest_message, digest_title, thread_messages
 from bot.settings import Settings
+from bot.slack import once
 from bot.slack.webapi import SlackProblem
 from storage import scheduled_posts, subscriptions
 from storage.db import unit_of_work
@@ -38,9 +39,6 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "deskpulse_digest"
 LEASE = timedelta(minutes=5)  # a claim whose holder went quiet this long is taken over
 MAX_ATTEMPTS = 12
-# Slack's answers that retrying will not change: the digest is marked failed and the reason logged
-PERMANENT = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "invalid_auth",
-             "not_authed", "token_revoked", "account_inactive", "missing_scope", "msg_too_long", "invalid_blocks"}
 
 
 def holder_name() -> str:
@@ -77,7 +75,7 @@ class Poster:
             _Delivery(self, plan, due, claim, digest).run()
         except SlackApiError as error:
             problem = SlackProblem.from_error(error)
-            if problem.code in PERMANENT:
+            if problem.code in once.PERMANENT:
                 log.warning("digest %s for %s not posted: %s", plan.id, plan.channel_id, problem.sentence)
                 self._finish(claim, now, problem.sentence)
                 return 1
@@ -152,25 +150,19 @@ class _Delivery:
 
     def _ours(self, message: dict[str, Any]) -> int | None:
         """The part number of one of this digest's messages, else None."""
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == EVENT_TYPE and payload.get("subscription") == self.plan.id \
-                and payload.get("period") == self.due.key:
+        payload = once.payload_of(message, EVENT_TYPE)
+        if payload and payload.get("subscription") == self.plan.id and payload.get("period") == self.due.key:
             return int(payload.get("part", 0))
         return None
 
     def _find_top(self) -> str | None:
-        """The top message, if an earlier attempt posted it (needs channels:history / groups:history)."""
-        oldest = f"{self.due.slot.timestamp() - 60:.6f}"
-        answer = self.poster.client.conversations_history(channel=self.plan.channel_id, oldest=oldest, limit=200,
-                                                          include_all_metadata=True)
-        return next((m["ts"] for m in answer.get("messages") or [] if self._ours(m) == 0), None)
+        """The top message, if an earlier attempt posted it."""
+        found = once.messages(self.poster.client, self.plan.channel_id, since=self.due.slot - timedelta(minutes=1))
+        return next((m["ts"] for m in found if self._ours(m) == 0), None)
 
     def _parts_found(self, ts: str) -> set[int | str]:
-        answer = self.poster.client.conversations_replies(channel=self.plan.channel_id, ts=ts, limit=200,
-                                                          include_all_metadata=True)
         found: set[int | str] = set()
-        for message in answer.get("messages") or []:
+        for message in once.messages(self.poster.client, self.plan.channel_id, thread_ts=ts):
             part = self._ours(message)
             if part:
                 found.add(part)

@@ -14,7 +14,6 @@ from bot.text import duration
 from metrics.catalog import METRICS, Column
 
 ACK, MUTE_1H, MUTE_4H, TICKETS = "alert_ack", "alert_mute_1h", "alert_mute_4h", "alert_tickets"
-ACTIONS = (ACK, MUTE_1H, MUTE_4H, TICKETS)
 
 
 def column_of(finding: Finding) -> Column:
@@ -79,10 +78,6 @@ def normal_message(finding: Finding | None, signal_subject: str, *, opened_at: d
     column = column_of(finding)
     return _plain(f":white_check_mark: Back to normal: {signal_subject.lower()} {value(column, finding.value)} over "
                   f"{finding.window.label}, usual {value(column, finding.verdict.usual)}. Open for {lasted}.")
-
-
-def note(text: str) -> dict[str, Any]:
-    return _plain(text)
 
 
 def _basis(finding: Finding) -> str:

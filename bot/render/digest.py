@@ -38,7 +38,7 @@ def digest_message(d: Digest) -> Message:
             text=f":calendar: {escape(d.holiday)}: a public holiday, compared with the day before only, "
                  f"not with a usual day.")]))
     blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(headline_line(h, d) for h in d.headlines))))
-    previous = d.details[0].query.comparison
+    previous = d.compared_with
     context = [bounds(d.period)]
     if previous is not None:
         context.append(f"changes are against {previous.label}" + (f"; {d.usual_label}" if d.usual_label else ""))

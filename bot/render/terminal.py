@@ -149,7 +149,7 @@ def digest_lines(d: Digest, *, details: bool = False) -> list[str]:
     lines = [f"{kind} digest: {d.period.label}{only}", f"  {bounds(d.period)}"]
     if d.holiday:
         lines.append(f"  {d.holiday}: a public holiday, compared with the day before only")
-    previous = d.details[0].query.comparison
+    previous = d.compared_with
     lines += ["", f"  {'':<28} {'now':>12} {'before':>12}  {'change':<22} {'usual' if d.usual_label else ''}"]
     for h in d.headlines:
         before = h.row.previous.get(h.column.key) if h.row.previous else None

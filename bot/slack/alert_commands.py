@@ -12,6 +12,7 @@ from bot.alerts.commands import AlertCommand, AlertsMute, AlertsOff, AlertsOn
 from bot.render.alerts import ACK, MUTE_1H, MUTE_4H, TICKETS
 from bot.render.blocks import escape, message_blocks
 from bot.render.format import moment
+from bot.slack.webapi import respond
 from bot.text import duration
 from storage import incidents, subscriptions, ticket_queries
 from storage.db import unit_of_work
@@ -99,8 +100,6 @@ def _incident(desk: Desk, value: str) -> incidents.OpenIncident | None:
 
 def _show_tickets(desk: Desk, body: dict[str, Any], incident: incidents.OpenIncident) -> None:
     """The alert's hour of tickets, those still waiting for a first reply first, privately."""
-    from bot.slack.webapi import respond
-
     group = incident.signal.split(":", 1)[1]
     with desk.sessions() as session:
         found = ticket_queries.tickets_between(session, incident.window_start, incident.window_end,
