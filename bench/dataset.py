@@ -36,7 +36,7 @@ from metrics.model import (  # noqa: E402
     TicketObserved,
 )
 from metrics.tickets import Ticket, fold_ticket  # noqa: E402
-from storage import tickets  # noqa: E402
+from storage import rollups, tickets  # noqa: E402
 from storage.db import make_engine, make_sessions, unit_of_work  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
@@ -124,8 +124,20 @@ def load(url: str, *, days: int, per_day: int, seed: int, end: datetime, batch: 
     # guesses that few tickets are live and walks every ticket to find the oldest open one.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("ANALYZE")
+    build_daily_measures(sessions, end)
     engine.dispose()
     return stored
+
+
+def build_daily_measures(sessions, end: datetime) -> None:  # type: ignore[no-untyped-def]
+    """What `deskpulse serve` does each minute while the history happens (storage/rollups.py)."""
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rdaily measures: {done:,} of {total:,} days", end="", file=sys.stderr, flush=True)
+
+    built = rollups.build_missing(sessions, now=end, progress=progress)
+    print(f"\rdaily measures: {built:,} days in {time.monotonic() - started:,.0f} s", file=sys.stderr)
 
 
 def _store(sessions, chunk: list[Ticket]) -> int:  # type: ignore[no-untyped-def]

@@ -23,12 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dataset import add_database_arguments, database_from_arguments  # noqa: E402
+from bench.dataset import add_database_arguments, build_daily_measures, database_from_arguments  # noqa: E402
 from bot.ask import answer_query  # noqa: E402
 from bot.grammar import parse_query  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from metrics.catalog import METRICS, MetricQuery  # noqa: E402
 from storage.db import make_engine, make_sessions  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
 
 PERIODS = ["yesterday", "last week", "last month", "last quarter", "last year"]
 
@@ -42,8 +43,10 @@ def questions(periods: list[str], breakdown: bool) -> list[str]:
 
 
 def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: bool, budget: float) -> None:
+    upgrade(url)
     engine = make_engine(url)
     sessions = make_sessions(engine)
+    build_daily_measures(sessions, now)  # a running server keeps them built; an older dataset may lack them
     settings = Settings(database_url=url, business_hours="mon-fri 08:00-18:00")
     warm_up = parse_query("frt yesterday", now=now, tz=settings.zone)
     assert isinstance(warm_up, MetricQuery)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -19,6 +20,7 @@ from bot.settings import Settings, explain
 from bot.ticket_view import ticket_dict, ticket_lines
 from storage import deliveries, tickets
 from storage.db import unit_of_work
+from storage.ingest.backfill.exports import FORMATS as EXPORT_FORMATS
 from storage.ingest.pipeline import (
     ProcessReport,
     Request,
@@ -318,6 +320,98 @@ def demo(days: int, seed: int) -> None:
         settings = settings.model_copy(update={"timezone": DEMO_TIMEZONE})
         click.echo(f"Times in {DEMO_TIMEZONE}, the demo team's time zone (DESKPULSE_TIMEZONE changes it).")
     run_demo(settings, days=days, seed=seed)
+
+
+@cli.group()
+def backfill() -> None:
+    """History from before the webhooks: the Zendesk API, or a helpdesk's CSV export (docs/backfill.md).
+
+    deskpulse's own JSON lines: `deskpulse import FILE`.
+    """
+
+
+@backfill.command("zendesk")
+@click.option("--subdomain", envvar="ZENDESK_SUBDOMAIN", required=True,
+              help="acme for acme.zendesk.com [env ZENDESK_SUBDOMAIN].")
+@click.option("--email", envvar="ZENDESK_EMAIL", required=True,
+              help="An admin's email address [env ZENDESK_EMAIL].")
+@click.option("--token", envvar="ZENDESK_API_TOKEN", required=True,
+              help="A Zendesk API token (Admin Center > Apps and integrations > APIs) [env ZENDESK_API_TOKEN].")
+@click.option("--since", default=None,
+              help="YYYY-MM-DD: tickets created since this day, for a first run or with --restart. Default: 90 days "
+                   "ago.")
+@click.option("--restart", is_flag=True, help="Start again at --since instead of where the last run stopped.")
+@click.option("--api-url", default=None, help="Zendesk's address if not https://<subdomain>.zendesk.com (a proxy).")
+def backfill_zendesk(subdomain: str, email: str, token: str, since: str | None, restart: bool,
+                     api_url: str | None) -> None:
+    """Import tickets, their timelines and ratings from Zendesk's incremental exports; run it again to continue."""
+    from bot.backfill import ZendeskApi, default_since, zendesk_url
+    from bot.backfill import backfill_zendesk as run
+
+    now = utc_now()
+    start = default_since(now)
+    if since:
+        try:
+            start = datetime.fromisoformat(since).replace(tzinfo=load_settings().zone)
+        except ValueError:
+            raise click.BadParameter(f"{since!r} is not a day such as 2026-08-01", param_hint="--since") from None
+    api = ZendeskApi(base_url=api_url or zendesk_url(subdomain), email=email, token=token)
+    with database() as db:
+        waiting = process_all(db.sessions, now=now)  # webhook deliveries first, so that their messages are known
+        if waiting.total:
+            click.echo("webhook deliveries that were waiting:", err=True)
+            _print_report(waiting)
+        try:
+            report = run(db.sessions, api, since=start, now=now, restart=restart)
+        finally:
+            api.close()
+    click.echo("\n".join(report.lines()))
+
+
+@backfill.command("csv")
+@click.argument("helpdesk", type=click.Choice(sorted(EXPORT_FORMATS)))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--timezone", "timezone_name", default=None,
+              help="Time zone of times without a UTC offset (Zendesk writes the account's). Default: "
+                   "DESKPULSE_TIMEZONE.")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+              help="Read FIELD from COLUMN, e.g. --map first_reply_minutes='FRT (min)' (docs/backfill.md lists "
+                   "the fields).")
+@click.option("--delimiter", default=",", show_default=True, help="The character between columns.")
+def backfill_csv(helpdesk: str, file: str, timezone_name: str | None, mapping: tuple[str, ...],
+                 delimiter: str) -> None:
+    """Import a helpdesk's CSV export of tickets (one row per ticket; no message timeline)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bot.backfill import import_csv, parse_mapping
+
+    settings = load_settings()
+    try:
+        zone = ZoneInfo(timezone_name) if timezone_name else settings.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{timezone_name!r} is not a time zone such as Europe/Berlin",
+                                 param_hint="--timezone") from None
+    with open(file, encoding="utf-8-sig", newline="") as handle, database() as db:
+        report = import_csv(db.sessions, EXPORT_FORMATS[helpdesk], handle, name=Path(file).name, tz=zone,
+                            overrides=parse_mapping(mapping), delimiter=delimiter)
+    click.echo("\n".join(report.lines()))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check settings, database and each helpdesk's recent deliveries; exit code 1 when something needs fixing."""
+    from bot.doctor import as_json as report_json
+    from bot.doctor import examine, exit_code, findings, render
+
+    report = examine(load_settings(), now=utc_now())
+    found = findings(report)
+    if as_json:
+        click.echo(json.dumps(report_json(report, found), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(render(report, found)))
+    ctx.exit(exit_code(found))
 
 
 def main() -> None:

@@ -133,8 +133,7 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
     worker.start()
     service = Service(database=database, processor=worker, app=build_web(settings, database, clock=clock))
-    if settings.slack_bot_token is not None:
-        service.scheduler = start_scheduler(settings, database.sessions, clock)
+    service.scheduler = start_scheduler(settings, database.sessions, clock)
     if settings.socket_mode:
         slack = build_slack_app(settings, database.sessions, clock, socket_mode=True)
         service.disconnect_slack = start_socket_mode(slack, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]

@@ -1,5 +1,6 @@
 """The jobs `deskpulse serve` runs on a clock (APScheduler 3): posting the digests that are due,
-and evaluating the alerts.
+evaluating the alerts (both when Slack is configured), and building the daily measures that keep
+long questions fast (storage/rollups.py).
 
 Job bodies stay thin; bot/digest/post.py decides what is due and posts each digest once, so
 any number of replicas can run this same scheduler against one database.
@@ -19,7 +20,7 @@ from bot.digest.post import Poster, holder_name
 from bot.settings import Settings
 from bot.slack.access import AgentAccess
 from bot.slack.webapi import posting_client
-from storage import subscriptions
+from storage import rollups, subscriptions
 from storage.db import unit_of_work
 from storage.subscriptions import DigestPlan
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 ALWAYS = datetime(2000, 1, 1, tzinfo=UTC)
 CHECK_SECONDS = 30  # how often due digests are looked for: a 09:00 digest is out by 09:00:30
 ALERT_SECONDS = 300  # how often every alerts subscription's signals are evaluated
+ROLLUP_SECONDS = 60  # how often finished or changed days get their daily measures built
+ROLLUP_DAYS_PER_RUN = 31  # keeps a run short; a large import is caught up over several runs
 
 
 def digest_poster(settings: Settings, sessions: sessionmaker[Session]) -> Poster:
@@ -55,28 +58,25 @@ def save_fixed_digests(settings: Settings, sessions: sessionmaker[Session]) -> N
 
 def start_scheduler(settings: Settings, sessions: sessionmaker[Session],
                     clock: Callable[[], datetime]) -> BackgroundScheduler:
-    save_fixed_digests(settings, sessions)
-    poster = digest_poster(settings, sessions)
-
-    def post_digests() -> None:
-        try:
-            poster.post_due(clock())
-        except Exception:  # the next run tries again; the scheduler must keep running
-            log.exception("posting digests failed")
-
-    alerts = alerter(settings, sessions)
-
-    def check_alerts() -> None:
-        try:
-            alerts.check(clock())
-        except Exception:
-            log.exception("checking alerts failed")
-
     scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(check_alerts, "interval", seconds=ALERT_SECONDS, id="alerts", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(UTC))
-    # one run at a time per process (max_instances) and no pile-up after a pause (coalesce)
-    scheduler.add_job(post_digests, "interval", seconds=CHECK_SECONDS, id="digests", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(UTC))
+    _every(scheduler, ROLLUP_SECONDS, "daily measures", lambda: rollups.build_missing(
+        sessions, now=clock(), limit=ROLLUP_DAYS_PER_RUN))
+    if settings.slack_bot_token is not None:
+        save_fixed_digests(settings, sessions)
+        poster, alerts = digest_poster(settings, sessions), alerter(settings, sessions)
+        _every(scheduler, ALERT_SECONDS, "alerts", lambda: alerts.check(clock()))
+        _every(scheduler, CHECK_SECONDS, "digests", lambda: poster.post_due(clock()))
     scheduler.start()
     return scheduler
+
+
+def _every(scheduler: BackgroundScheduler, seconds: int, name: str, job: Callable[[], object]) -> None:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # the next run tries again; the scheduler must keep running
+            log.exception("%s: the scheduled run failed", name)
+
+    # one run at a time per process (max_instances) and no pile-up after a pause (coalesce)
+    scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC))

@@ -61,6 +61,7 @@ class CsatScale(enum.StrEnum):
     GOOD_BAD = "good_bad"
     ONE_TO_FIVE = "1_5"
     THREE_POINT = "3pt"
+    SEVEN_POINT = "7pt"  # Freshdesk: 103 … 100 … -103 (docs/metrics.md, CSAT)
 
 
 class RemovalReason(enum.StrEnum):

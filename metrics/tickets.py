@@ -7,8 +7,8 @@ set of events gives the same ticket in any delivery order.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from metrics.model import (
@@ -106,6 +106,9 @@ class Ticket:
     first_responder: str | None = None
     messages: tuple[PublicMessage, ...] = ()
     open_spans: tuple[OpenSpan, ...] = ()
+    # The UTC days of every event and reported creation time: any measurement of this ticket, in
+    # this fold or an earlier one (which saw a subset of these events), falls on one of them.
+    event_days: frozenset[date] = field(default=frozenset(), compare=False)
 
     @property
     def key(self) -> str:
@@ -175,7 +178,13 @@ def fold_ticket(events: Iterable[TicketEvent]) -> Ticket:
     )
     for event in ordered:
         state.apply(event)
-    return state.finish()
+    return replace(state.finish(), event_days=_event_days(ordered))
+
+
+def _event_days(ordered: list[TicketEvent]) -> frozenset[date]:
+    moments = [e.occurred_at for e in ordered]
+    moments += [e.created_at for e in ordered if isinstance(e, TicketObserved) and e.created_at]
+    return frozenset(m.astimezone(UTC).date() for m in moments)
 
 
 def _creation_time(ordered: list[TicketEvent]) -> tuple[datetime, bool]:
@@ -204,6 +213,7 @@ class _Fold:
         self.agents: list[str] = []
         self.first_customer_at: datetime | None = None
         self.messages: list[PublicMessage] = []
+        self.seen_messages: set[str] = set()
         self.spans: list[OpenSpan] = []
         self.open_since: datetime | None = ticket.created_at
 
@@ -221,8 +231,9 @@ class _Fold:
                     self.seen_status = event.previous
                 self._status(event.status, event.status_raw, event.occurred_at)
             case Assigned():
-                someone = event.assignee
-                f["assignee"] = someone if someone and (someone.id or someone.name) else None
+                someone = event.assignee  # None: not part of this change; an empty Person: unassigned
+                if someone is not None:
+                    f["assignee"] = someone if someone.id or someone.name else None
                 if event.group is not None:
                     f["group"] = event.group
             case PriorityChanged():
@@ -247,6 +258,9 @@ class _Fold:
             self._status(e.status, e.status_raw or e.status.value, e.occurred_at)
 
     def _message(self, e: MessagePosted) -> None:
+        if e.message_id in self.seen_messages:
+            return  # the same message through two routes (a webhook and a backfill): once, at its first time
+        self.seen_messages.add(e.message_id)
         if not e.public:
             return  # internal notes are neither questions nor answers
         f, at = self.f, e.occurred_at

@@ -50,6 +50,7 @@ class StoredSource:
     def __init__(self, session: Session, filters: Sequence[Filter], context: Context) -> None:
         self.session, self.context = session, context
         self.dialect = session.get_bind().dialect.name
+        self.filter_list = list(filters)
         self.filters = [_matches(f, context.segments) for f in filters]
         self.conditions = [T.c.removed.is_(None), *self.filters]
 

@@ -3,23 +3,20 @@ metric's own arithmetic in metrics/ (docs/metrics.md names the moment each is at
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
-    Float,
-    Integer,
     Subquery,
-    case,
-    cast,
     distinct,
     exists,
-    extract,
     func,
-    null,
+    literal,
     select,
     union_all,
 )
@@ -31,9 +28,11 @@ from metrics.model import Csat, Role
 from metrics.outcomes import outcome_figures
 from metrics.periods import Period
 from metrics.response_times import duration_figures, resolution_figures
-from metrics.satisfaction import SCORE_SCALE, csat_figures
+from metrics.satisfaction import csat_figures
 from metrics.sla import SlaTicket, sla_figures
 from metrics.volume import age_seconds, backlog_by_age
+from storage import rollups
+from storage.rollups import Measured
 from storage.tables import TicketMessage, TicketRow, TicketSpan, TicketTag
 
 if TYPE_CHECKING:
@@ -67,15 +66,32 @@ def has_tag(*where: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists(select(TAGS.c.tag).where(TAGS.c.ticket_key == T.c.key, *where))
 
 
-def epoch(source: StoredSource, column: ColumnElement[datetime]) -> ColumnElement[float]:
-    """POSIX seconds of a stored moment, computed by the database: far cheaper than datetimes."""
-    if source.dialect == "sqlite":  # stored as text, 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC
-        return cast(func.strftime("%s", column), Integer) + cast(func.substr(column, 20), Float)
-    return cast(extract("epoch", column), Float)
+def measured(source: StoredSource, name: str, period: Period, by: Dimension | None, *,
+             with_dims: bool = False) -> dict[str, Measured]:
+    """The period's measurements of one kind (storage.rollups.MEASURES), grouped: from the daily
+    measures where the question allows, else straight from the tickets; every answer's keys present."""
+    measure = rollups.MEASURES[name]
+    found = rollups.measured(source.session, measure, period, by, source.filter_list, source.conditions,
+                             with_dims=with_dims)
+    if found is None:  # tags or segments: the daily measures do not carry them
+        found = _measured_raw(source, measure, period, by, with_dims)
+    width = len(measure.values(source.dialect))
+    for key in _groups(by):
+        found.setdefault(key, Measured(np.empty((0, width)), [] if with_dims else None))
+    return found
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
+def _measured_raw(source: StoredSource, measure: rollups.Measure, period: Period, by: Dimension | None,
+                  with_dims: bool) -> dict[str, Measured]:
+    values = measure.values(source.dialect)
+    dims = list(rollups.DIMS) if with_dims else []
+    rows: dict[str, list[Any]] = defaultdict(list)
+    columns = [*dims, *values] or [literal(1)]  # a count needs a row per measurement, not a number
+    for key, row in source.rows(by, columns, measure.table, [*measure.where, *within(measure.moment, period)]):
+        rows[key].append(row)
+    return {key: Measured(rollups.matrix([r[len(dims):] for r in found], len(values)),
+                          [tuple(r[:len(dims)]) for r in found] if with_dims else None)
+            for key, found in rows.items()}
 
 
 def _groups(by: Dimension | None) -> set[str]:
@@ -88,20 +104,20 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
         ("new", "active", "solved", "reopened", "incoming", "outgoing"), 0))
     for key in _groups(by):
         counts[key]
-    active = open_spans(S.c.opened_at < period.end, period.start)
-    reads: list[tuple[str, Any, ColumnElement[int], list[ColumnElement[bool]]]] = [
-        ("new", T, func.count(), within(T.c.created_at, period)),
-        ("active", active, func.count(distinct(active.c.ticket_key)), []),
-        ("solved", S, func.count(distinct(S.c.ticket_key)), within(S.c.resolved_at, period)),
-        ("reopened", S, func.count(distinct(S.c.ticket_key)), [S.c.seq > 0, *within(S.c.opened_at, period)]),
-    ]
-    for name, table, counted, where in reads:
-        for key, (n,) in source.rows(by, [counted], table, where, aggregate=[]):
-            counts[key][name] = n
-    for key, (role, n) in source.rows(by, [M.c.role, func.count()], M,
-                                      [M.c.role.in_((Role.CUSTOMER.value, Role.AGENT.value)), *within(M.c.at, period)],
-                                      aggregate=[M.c.role]):
-        counts[key]["incoming" if role == Role.CUSTOMER.value else "outgoing"] = n
+    for name in ("new", "incoming", "outgoing"):
+        for key, found in measured(source, name, period, by).items():
+            counts[key][name] = found.count
+    start = period.start.timestamp()
+    for name in ("solved", "reopened"):  # a ticket's first span in the period: the one before is earlier
+        for key, found in measured(source, name, period, by).items():
+            counts[key][name] = int(np.count_nonzero(~(found.values[:, 0] >= start)))
+    # active: open at the start, or opened in the period while not active before in it
+    for key, found in measured(source, "opened", period, by).items():
+        counts[key]["active"] = int(np.count_nonzero(~(found.values[:, 0] > start)))
+    open_at_start = open_spans(S.c.opened_at < period.start, period.start)
+    for key, (n,) in source.rows(by, [func.count(distinct(open_at_start.c.ticket_key))], open_at_start, [],
+                                 aggregate=[]):
+        counts[key]["active"] += n
     return dict(counts)
 
 
@@ -116,82 +132,58 @@ def backlog(source: StoredSource, period: Period, by: Dimension | None) -> Group
     return {key: backlog_by_age(values) for key, values in ages.items()}
 
 
-def _durations(source: StoredSource, by: Dimension | None, seconds: ColumnElement[float],
-               moment: ColumnElement[datetime], table: Any, where: list[ColumnElement[bool]],
-               also: tuple[ColumnElement[Any], dict[str, list[Any]]] | None = None) -> Grouped:
-    """Duration figures of the measurements that passed `where`; the moment each ended is read
-    only when business time is wanted. `also`: one more column, collected per group on the way."""
+def _duration_figures(source: StoredSource, found: Measured) -> Figures:
+    """Of measurements whose first number is the duration and second the POSIX moment it ended."""
     calendar = source.context.calendar
-    columns = [seconds, epoch(source, moment) if calendar is not None else null()]
-    if also is not None:
-        columns.append(also[0])
-    values: dict[str, list[float]] = defaultdict(list)
-    ends: dict[str, list[float]] = defaultdict(list)
-    for key in _groups(by):
-        values[key]
-    for key, row in source.rows(by, columns, table, [seconds.is_not(None), *where]):
-        values[key].append(row[0])
-        ends[key].append(row[1])
-        if also is not None:
-            also[1][key].append(row[2])
-    return {key: duration_figures(v, calendar, ends[key] if calendar is not None else ()) for key, v in values.items()}
+    return duration_figures(found.values[:, 0], calendar, found.values[:, 1] if calendar is not None else ())
 
 
 def first_response_time(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    return _durations(source, by, T.c.first_response_seconds, T.c.first_response_at, T,
-                      within(T.c.first_response_at, period))
+    return {key: _duration_figures(source, found) for key, found in measured(source, "frt", period, by).items()}
 
 
 def response_time(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    return _durations(source, by, M.c.wait_seconds, M.c.at, M, [M.c.role == Role.AGENT.value, *within(M.c.at, period)])
+    return {key: _duration_figures(source, found) for key, found in measured(source, "response", period, by).items()}
 
 
 def resolution_time(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    first = _durations(source, by, T.c.first_resolution_seconds, T.c.first_resolved_at, T,
-                       within(T.c.first_resolved_at, period))
-    replies: dict[str, list[int]] = defaultdict(list)
-    full = _durations(source, by, T.c.full_resolution_seconds, T.c.last_resolved_at, T,
-                      within(T.c.last_resolved_at, period), also=(T.c.agent_replies, replies))
-    empty = duration_figures([], source.context.calendar)
-    return {key: resolution_figures(first.get(key, empty), full.get(key, empty), replies[key])
+    first = measured(source, "first_resolution", period, by)
+    full = measured(source, "full_resolution", period, by)
+    empty = Measured(np.empty((0, 3)))
+    return {key: resolution_figures(_duration_figures(source, first.get(key, empty)),
+                                    _duration_figures(source, full.get(key, empty)),
+                                    full.get(key, empty).values[:, 2].tolist())
             for key in set(first) | set(full)}
 
 
 def csat(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    ratings: dict[str, list[tuple[Csat, float | None]]] = defaultdict(list)
-    for key in _groups(by):
-        ratings[key]
-    score = case((T.c.csat_scale == SCORE_SCALE, T.c.csat_score), else_=None)
-    for key, (verdict, value) in source.rows(by, [T.c.csat, score], T, [T.c.csat.is_not(None),
-                                                                       *within(T.c.rated_at, period)]):
-        ratings[key].append((Csat(verdict), value))
-    return {key: csat_figures(values) for key, values in ratings.items()}
+    figures = {}
+    for key, found in measured(source, "csat", period, by).items():
+        ratings = [(rollups.VERDICTS[int(verdict)], None if math.isnan(score) else score)
+                   for verdict, score in found.values.tolist()]
+        figures[key] = csat_figures(ratings)
+    return figures
 
 
 def outcomes(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """Over the tickets resolved now whose last resolution fell in the period."""
-    counts = {key: (0, 0, 0, 0, 0) for key in _groups(by)}
-    automated = (T.c.agent_replies == 0) & (T.c.bot_replies > 0)
-    columns = [func.count(), _count_if(T.c.one_touch), _count_if(T.c.abandoned), _count_if(automated),
-               _count_if(T.c.reopens > 0)]
-    for key, row in source.rows(by, columns, T, [T.c.is_resolved, *within(T.c.last_resolved_at, period)],
-                                aggregate=[]):
-        counts[key] = tuple(int(n or 0) for n in row)  # type: ignore[assignment]
-    return {key: outcome_figures(resolved, one_touch=one, abandoned=abandoned, automated=auto, reopened=reopened)
-            for key, (resolved, one, abandoned, auto, reopened) in counts.items()}
+    figures = {}
+    for key, found in measured(source, "outcomes", period, by).items():
+        one, abandoned, automated, reopened = (int(n) for n in found.values.sum(axis=0)) if found.count else (0,) * 4
+        figures[key] = outcome_figures(found.count, one_touch=one, abandoned=abandoned, automated=automated,
+                                       reopened=reopened)
+    return figures
 
 
 def sla(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """Over the inbound tickets created in the period."""
     context = source.context
-    inbound: dict[str, list[SlaTicket]] = defaultdict(list)
-    for key in _groups(by):
-        inbound[key]
-    columns = [T.c.channel, T.c.priority, epoch(source, T.c.created_at), epoch(source, T.c.first_response_at)]
-    for key, row in source.rows(by, columns, T, [T.c.outbound.is_(False), *within(T.c.created_at, period)]):
-        inbound[key].append(SlaTicket(*row))
-    return {key: sla_figures(tickets, context.sla, now=context.now, calendar=context.calendar)
-            for key, tickets in inbound.items()}
+    figures = {}
+    for key, found in measured(source, "sla", period, by, with_dims=True).items():
+        inbound = [SlaTicket(dims[0], dims[1], created, None if math.isnan(answered) else answered)
+                   for dims, (created, answered) in zip(found.dims or [], found.values.tolist(), strict=True)]
+        figures[key] = sla_figures(inbound, context.sla, now=context.now, calendar=context.calendar)
+    return figures
 
 
 def agents(source: StoredSource, period: Period) -> dict[str, Figures]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -298,6 +299,41 @@ class TicketSpan(Base):
         Index("ix_ticket_spans_resolved", "resolved_at"),
         Index("ix_ticket_spans_opened", "opened_at"),
     )
+
+
+class DailyMeasure(Base):
+    """One UTC day's measurements of one kind, packed (storage/rollups.py): what questions of a
+    month or a year read instead of every ticket. `dims` lists the distinct ticket attributes
+    the day's measurements carry; each packed row points into it."""
+
+    __tablename__ = "daily_measures"
+
+    measure: Mapped[str] = mapped_column(String(24), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    dims: Mapped[list[list[str | None]]] = mapped_column(JSON)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RollupDay(Base):
+    """A UTC day whose daily measures were built, and when."""
+
+    __tablename__ = "rollup_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaleDay(Base):
+    """A day a stored ticket change may have touched since its measures were built. Only ever
+    inserted by ingestion (no row to contend for); the builder deletes the marks it has seen."""
+
+    __tablename__ = "stale_days"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (Index("ix_stale_days_day", "day"),)
 
 
 class Subscription(Base):

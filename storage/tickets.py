@@ -21,6 +21,7 @@ from metrics.model import (
     TicketEvent,
 )
 from metrics.tickets import OpenSpan, PublicMessage, Ticket, fold_ticket
+from storage import rollups
 from storage.codec import event_from_json, event_to_json
 from storage.db import dialect_insert, is_postgres
 from storage.tables import TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag
@@ -122,6 +123,7 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
              for t in folded if t.removed is None for i, s in enumerate(t.open_spans)]
     if spans:
         connection.execute(TicketSpan.__table__.insert(), spans)
+    rollups.mark_stale(session, folded)
 
 
 def requester_key(t: Ticket) -> str | None:

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from storage.ingest.adapters import ADAPTERS
 from tests.support.server import RunningServer, start_server
+from tests.support.signing import secret_for
 
 POSTGRES_URL = os.environ.get("DESKPULSE_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 _CLEARED_PREFIXES = ("DESKPULSE_", "SLACK_", "DATABASE_URL")
@@ -73,7 +75,8 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param}_url"))
 
 
-SECRETS = {"ZENDESK_WEBHOOK_SECRET": "zendesk-test-secret", "DESKPULSE_WEBHOOK_SECRET": "deskpulse-test-secret"}
+# every helpdesk's secret, as tests.support.signing.secret_for names it
+SECRETS = {adapter.secret_setting: secret_for(source) for source, adapter in ADAPTERS.items()}
 
 
 @pytest.fixture

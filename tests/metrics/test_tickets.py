@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from metrics.model import (
+    Assigned,
     Channel,
     Csat,
     CsatScale,
@@ -131,3 +132,12 @@ def test_median_and_nearest_rank_percentile() -> None:
     assert median([1, 3, 2, 10]) == 2.5
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9
     assert percentile([5], 0.9) == 5 and median([]) is None
+
+
+def test_a_change_of_group_alone_keeps_the_assignee_and_an_empty_assignee_unassigns() -> None:
+    assign = Assigned(**base(5), assignee=Person(id="ana", name="Ana"))  # type: ignore[arg-type]
+    regroup = Assigned(**base(10), assignee=None, group="billing")  # type: ignore[arg-type]
+    t = fold_ticket([opened(), assign, regroup])
+    assert (t.assignee, t.group) == (Person(id="ana", name="Ana"), "billing")
+    t = fold_ticket([opened(), assign, regroup, Assigned(**base(15), assignee=Person())])  # type: ignore[arg-type]
+    assert (t.assignee, t.group) == (None, "billing")

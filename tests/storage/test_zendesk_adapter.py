@@ -11,19 +11,12 @@ import pytest
 
 from storage.codec import event_to_json
 from storage.ingest.adapters import ADAPTERS, zendesk
-from storage.ingest.adapters.contract import AuthError, Delivery, PayloadError
+from storage.ingest.adapters.contract import AuthError, PayloadError
+from tests.support.adapter_cases import case_delivery as delivery
+from tests.support.adapter_cases import subset
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"
 CASES = sorted((FIXTURES / "zendesk").glob("*.json"))
-
-
-def delivery(case: dict[str, Any], headers: dict[str, str] | None = None) -> Delivery:
-    return Delivery(headers=headers or {}, body=b"", payload=case["body"], hint=case["hint"],
-                    received_at=datetime.fromisoformat(case["received_at"]))
-
-
-def subset(actual: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
-    return {k: actual.get(k) for k in expected}
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])

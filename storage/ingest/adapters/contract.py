@@ -61,12 +61,16 @@ class HelpdeskAdapter:
     - `delivery_key(delivery)` names the delivery for de-duplication; None falls back
       to a hash of the body.
     - `handshake(delivery)` returns the JSON answer to a set-up check, or None.
+    - `signed_headers(secret, body, now)` returns the headers the helpdesk itself would send
+      with `body`: what `verify` accepts. Tests and `deskpulse doctor` sign with it, so every
+      helpdesk's route is checked by the same rules.
     """
 
     source: str
     verify: Callable[[Headers, bytes, str, datetime, int], None]
     to_events: Callable[[Delivery], list[TicketEvent]]
     delivery_key: Callable[[Delivery], str | None]
+    signed_headers: Callable[[str, bytes, datetime], dict[str, str]]
     handshake: Callable[[Delivery], dict[str, Any] | None] = lambda delivery: None
 
     @property
@@ -77,8 +81,17 @@ class HelpdeskAdapter:
 # --- authentication helpers -------------------------------------------------------------
 
 
+# For helpdesks that cannot sign (Freshdesk, Gorgias): a static header carrying the secret.
+TOKEN_HEADER = "x-deskpulse-token"
+
+
 def hmac_sha256(secret: str, message: bytes) -> bytes:
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def hmac_sha1(secret: str, message: bytes) -> bytes:
+    """For helpdesks that still sign with SHA-1 (Intercom, Help Scout, Zammad, Front's rules)."""
+    return hmac.new(secret.encode(), message, hashlib.sha1).digest()
 
 
 def same_signature(expected: str, given: str | None) -> bool:

@@ -67,6 +67,12 @@ def verify(headers: Headers, body: bytes, secret: str, now: datetime, max_age: i
         raise AuthError("bad_signature", "X-Deskpulse-Signature does not match the body")
 
 
+def signed_headers(secret: str, body: bytes, now: datetime) -> dict[str, str]:
+    timestamp = str(int(now.timestamp()))
+    return {"content-type": "application/json", TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(secret, timestamp, body)}
+
+
 def _events_of(payload: Any) -> list[dict[str, Any]]:
     payload = require_object(payload, what="the body")
     if "events" not in payload:
@@ -227,4 +233,4 @@ def to_events(delivery: Delivery) -> list[TicketEvent]:
 
 
 ADAPTER = HelpdeskAdapter(source=SOURCE, verify=verify, to_events=to_events,
-                          delivery_key=delivery_key, handshake=handshake)
+                          delivery_key=delivery_key, handshake=handshake, signed_headers=signed_headers)

@@ -86,6 +86,13 @@ def verify(headers: Headers, body: bytes, secret: str, now: datetime, max_age: i
         raise AuthError("bad_signature", "X-Zendesk-Webhook-Signature does not match the body")
 
 
+def signed_headers(secret: str, body: bytes, now: datetime) -> dict[str, str]:
+    timestamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"content-type": "application/json", TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(secret, timestamp, body),
+            INVOCATION_HEADER: hashlib.sha256(timestamp.encode() + body).hexdigest()[:32]}
+
+
 def _is_event_webhook(payload: Any) -> bool:
     return isinstance(payload, dict) and isinstance(payload.get("type"), str) and payload["type"].startswith("zen:")
 
@@ -287,4 +294,5 @@ def _rating(payload: dict[str, Any], base: dict[str, Any]) -> Rated | None:
                  comment=optional_text(satisfaction.get("current_comment"), what="satisfaction.current_comment"))
 
 
-ADAPTER = HelpdeskAdapter(source=SOURCE, verify=verify, to_events=to_events, delivery_key=delivery_key)
+ADAPTER = HelpdeskAdapter(source=SOURCE, verify=verify, to_events=to_events, delivery_key=delivery_key,
+                          signed_headers=signed_headers)

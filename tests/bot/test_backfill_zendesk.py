@@ -1,0 +1,224 @@
+"""`deskpulse backfill zendesk` against a local stand-in of Zendesk's API: pagination, the rate
+limit, resuming after a failure, importing twice (docs/backfill.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from bot.backfill import BackfillError, ZendeskApi, backfill_zendesk, retry_delay
+from bot.cli import cli
+from bot.runtime import Database, open_database
+from bot.settings import Settings
+from metrics.model import Channel, Csat, Status
+from metrics.tickets import Ticket
+from storage import tickets
+from storage.tables import RawDelivery, TicketEventRow
+from tests.support.zendesk_api_standin import (
+    EMAIL,
+    TOKEN,
+    ZendeskAccount,
+    ZendeskApiStandIn,
+    start_zendesk_api_standin,
+)
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+OPENED = NOW - timedelta(days=2)
+SINCE = NOW - timedelta(days=90)
+EVENTS_PATH = "/api/v2/incremental/ticket_events.json"
+TICKETS_PATH = "/api/v2/incremental/tickets/cursor.json"
+
+# The story of tests/e2e/test_zendesk_webhooks.py, told by the API, with a good rating at the end.
+EXPECTED = {"first_response_seconds": 25 * 60.0, "response_intervals_seconds": (25 * 60.0, 20 * 60.0),
+            "agent_replies": 2, "customer_messages": 2, "first_resolution_seconds": 26 * 60.0,
+            "full_resolution_seconds": 210 * 60.0, "times_resolved": 2, "reopens": 1, "csat": Csat.GOOD,
+            "channel": Channel.WEB, "status": Status.SOLVED, "agents": ("2002",), "tags": ("delivery",)}
+
+
+def numbers(t: Ticket | None) -> dict[str, Any]:
+    assert t is not None
+    return {name: getattr(t, name) for name in EXPECTED}
+
+
+def reopened_ticket(account: ZendeskAccount, ticket_id: str = "48213") -> None:
+    t = account.ticket(ticket_id, opened=OPENED)
+    t.comment(0, "9001", author="1001").comment(25, "9002", author="2002").status(26, "solved")
+    t.comment(180, "9003", author="1001").status(180, "open").comment(200, "9004", author="2002")
+    t.status(210, "solved").rated(240, "good", "Fast!")
+
+
+@pytest.fixture
+def zendesk() -> Iterator[ZendeskApiStandIn]:
+    standin = start_zendesk_api_standin()
+    reopened_ticket(ZendeskAccount(standin, staff={"2002": "Agent Ana"}))
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = open_database(Settings(database_url=database_url))
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def run(db: Database, zendesk: ZendeskApiStandIn, waits: list[float] | None = None, **options: Any) -> Any:
+    api = ZendeskApi(base_url=zendesk.base_url, email=EMAIL, token=options.pop("token", TOKEN),
+                     sleep=(waits if waits is not None else []).append)
+    try:
+        return backfill_zendesk(db.sessions, api, since=SINCE, now=NOW, progress=False, **options)
+    finally:
+        api.close()
+
+
+def ticket(db: Database, key: str = "zendesk:48213") -> Ticket | None:
+    with db.sessions() as session:
+        return tickets.get(session, key)
+
+
+def event_count(db: Database) -> int:
+    with db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(TicketEventRow)) or 0)
+
+
+def test_the_api_tells_the_story_page_by_page(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    report = run(db, zendesk)
+    assert numbers(ticket(db)) == EXPECTED
+    pages = {s.stream: s.pages for s in report.streams}
+    assert pages["ticket_events"] > 2 and report.staff == 1  # two updates a page: the cursor was followed
+    assert all(q.get("include") == "comment_events" for q in zendesk.asked(EVENTS_PATH))
+    assert zendesk.asked(EVENTS_PATH)[0]["start_time"] == str(int(SINCE.timestamp()))
+    assert zendesk.requests[0] == "/api/v2/users?role%5B%5D=agent&role%5B%5D=admin&page%5Bsize%5D=100"
+
+
+def test_zendesks_rate_limit_is_waited_out_as_long_as_it_asks(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    zendesk.rate_limits = {EVENTS_PATH: 2, "/api/v2/users": 1}
+    zendesk.retry_after = "7"
+    waits: list[float] = []
+    run(db, zendesk, waits)
+    assert waits == [7.0, 7.0, 7.0]
+    assert numbers(ticket(db)) == EXPECTED
+
+
+def test_an_interrupted_backfill_continues_from_the_last_page_it_kept(db: Database,
+                                                                     zendesk: ZendeskApiStandIn) -> None:
+    zendesk.down_from = {EVENTS_PATH: 3}  # the third page of updates never comes
+    waits: list[float] = []
+    with pytest.raises(BackfillError, match="Zendesk answered 503"):
+        run(db, zendesk, waits)
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0]  # server errors are retried, then the run stops
+    half = ticket(db)
+    assert half is not None and half.agent_replies < 2  # what was kept so far is there already
+    with db.sessions() as session:
+        kept = session.scalars(select(RawDelivery.headers).where(RawDelivery.hint == "ticket_events")
+                               .order_by(RawDelivery.id)).all()
+    assert len(kept) == 2 and kept[-1]["x-deskpulse-done"] == "false"
+
+    zendesk.down_from = {}
+    asked_before = len(zendesk.asked(EVENTS_PATH))
+    report = run(db, zendesk)
+    resumed = zendesk.asked(EVENTS_PATH)[asked_before]
+    assert f"{EVENTS_PATH}?start_time={resumed['start_time']}&include=comment_events" == kept[-1]["x-deskpulse-next"]
+    assert resumed["start_time"] != str(int(SINCE.timestamp()))
+    assert "cursor" in zendesk.asked(TICKETS_PATH)[-1]  # the finished ticket stream goes on from its cursor
+    assert [s.resumed for s in report.streams] == [True, True, False]  # ratings had not started
+    assert numbers(ticket(db)) == EXPECTED
+    assert event_count(db) == 10  # creation, 4 comments, 3 status changes, the snapshot, the rating: once each
+
+
+def test_a_resumed_run_keeps_the_window_it_started_with(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    account = ZendeskAccount(zendesk, staff={"2002": "Agent Ana"})
+    account.ticket("300", opened=NOW - timedelta(days=3)).comment(0, "9301", author="1001")
+    late = account.ticket("200", opened=NOW - timedelta(days=60))  # last changed an hour ago: on the second page
+    late.comment(0, "9201", author="1001").comment(60 * 24 * 60 - 60, "9202", author="2002")
+    zendesk.down_from = {TICKETS_PATH: 2}
+    with pytest.raises(BackfillError):
+        run(db, zendesk)
+    assert ticket(db, "zendesk:200") is None
+    zendesk.down_from = {}
+    api = ZendeskApi(base_url=zendesk.base_url, email=EMAIL, token=TOKEN, sleep=lambda s: None)
+    try:  # started again later, with a shorter default window: the first run's window still holds
+        backfill_zendesk(db.sessions, api, since=NOW - timedelta(days=30), now=NOW, progress=False)
+    finally:
+        api.close()
+    late_ticket = ticket(db, "zendesk:200")
+    assert late_ticket is not None and late_ticket.first_response_seconds == (60 * 24 * 60 - 60) * 60.0
+
+
+def test_importing_twice_changes_nothing(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    run(db, zendesk)
+    first, count = ticket(db), event_count(db)
+    report = run(db, zendesk)
+    assert sum(s.new_events for s in report.streams) == 0
+    assert (ticket(db), event_count(db)) == (first, count)
+
+
+def test_a_restart_reads_everything_again_and_adds_nothing(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    run(db, zendesk)
+    count = event_count(db)
+    run(db, zendesk, restart=True)
+    assert zendesk.asked(TICKETS_PATH)[-1].get("start_time") == str(int(SINCE.timestamp()))
+    assert event_count(db) == count and numbers(ticket(db)) == EXPECTED
+
+
+def test_tickets_created_before_the_window_are_not_imported_half(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    account = ZendeskAccount(zendesk, staff={})
+    old = account.ticket("100", opened=NOW - timedelta(days=120))
+    old.comment(120 * 24 * 60 - 60, "9100", author="2002")  # an answer yesterday, to a question of 4 months ago
+    run(db, zendesk)
+    assert ticket(db, "zendesk:100") is None
+    assert numbers(ticket(db)) == EXPECTED
+
+
+def test_new_updates_are_fetched_by_the_next_run(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    run(db, zendesk)
+    account = ZendeskAccount(zendesk, staff={"2002": "Agent Ana"})
+    account.ticket("48214", opened=NOW - timedelta(hours=3)).comment(0, "9201", author="1001").comment(
+        30, "9202", author="2002")
+    run(db, zendesk)
+    later = ticket(db, "zendesk:48214")
+    assert later is not None and later.first_response_seconds == 1800.0
+
+
+def test_wrong_credentials_say_what_to_check(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    with pytest.raises(BackfillError, match=r"refused the credentials \(401\): check --email and --token"):
+        run(db, zendesk, token="not-the-token")
+
+
+@pytest.mark.parametrize(("status", "retry_after", "attempt", "wait"), [
+    (429, "30", 1, 30.0),  # Zendesk's rate limit: as long as it asks
+    (429, None, 1, 60.0),  # and a minute when it does not say
+    (429, "Wed, 01 Jan 2031 00:00:10 GMT", 1, 10.0),  # Retry-After may be a date
+    (503, None, 1, 1.0), (503, None, 3, 4.0), (500, None, 6, None),  # server errors: backing off, then giving up
+    (None, None, 2, 2.0),  # a lost connection is a server error
+    (401, None, 1, None), (404, None, 1, None), (422, None, 1, None),  # asking again will not help
+])
+def test_when_to_ask_again(status: int | None, retry_after: str | None, attempt: int, wait: float | None) -> None:
+    assert retry_delay(status, retry_after, attempt, now=datetime(2031, 1, 1, tzinfo=UTC)) == wait
+
+
+def test_the_command_line_imports_with_a_progress_bar_and_says_what_it_did(
+        database_url: str, zendesk: ZendeskApiStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ZENDESK_API_TOKEN", TOKEN)  # settings may come from the environment
+    for name in ("ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    args = ["backfill", "zendesk", "--subdomain", "acme", "--email", EMAIL, "--api-url", zendesk.base_url,
+            "--since", (NOW - timedelta(days=30)).date().isoformat()]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "zendesk ticket_events" in result.stderr  # the progress bar's label
+    assert "ticket_events:" in result.stdout and "new facts" in result.stdout
+    shown = CliRunner().invoke(cli, ["ticket", "zendesk:48213", "--json"])
+    assert '"first_response_seconds": 1500.0' in shown.output
+    refused = CliRunner().invoke(cli, [*args, "--token", "wrong"])
+    assert refused.exit_code == 1 and "check --email and --token" in refused.output

@@ -1,0 +1,93 @@
+"""Daily measures: long questions read each finished day's packed measurements, and a late
+change to an old day never leaves a stale number behind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.ask import answer_query
+from bot.grammar import parse_query
+from bot.settings import Settings
+from metrics.catalog import MetricQuery
+from metrics.model import Channel, TicketEvent
+from storage import rollups
+from storage import tickets as ticket_store
+from storage.db import make_engine, make_sessions, unit_of_work
+from storage.migrate import upgrade
+from storage.tables import DailyMeasure, RollupDay, StaleDay
+from tests.support.tickets import TicketStory
+
+UTC_ZONE = ZoneInfo("UTC")
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC_ZONE)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Any:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield make_sessions(engine)
+    engine.dispose()
+
+
+def _store(sessions: Any, events: list[TicketEvent]) -> None:
+    with unit_of_work(sessions) as session:
+        ticket_store.save_events_many(session, [(None, events)])
+        folded, _ = ticket_store.fold_with(session, events)
+        ticket_store.store(session, folded)
+
+
+def _frt(sessions: Any, text: str = "frt 2026-11-01..2026-11-09") -> tuple[float | None, float | None]:
+    query = parse_query(text, now=NOW, tz=UTC_ZONE)
+    assert isinstance(query, MetricQuery)
+    figures = answer_query(sessions, Settings(timezone="UTC"), query, now=NOW).total.figures
+    return figures["median"], figures["count"]
+
+
+def _first_responses(*minutes: int) -> list[TicketEvent]:
+    events: list[TicketEvent] = []
+    for day, wait in enumerate(minutes, start=2):
+        events += TicketStory(datetime(2026, 11, day, 10, tzinfo=UTC), f"t{day}").replied(f"+{wait}m").events
+    return events
+
+
+def test_finished_days_are_built_once_and_then_read_instead_of_the_tickets(sessions: Any) -> None:
+    _store(sessions, _first_responses(10, 20, 30))  # first answered on 2, 3 and 4 November
+    assert rollups.build_missing(sessions, now=NOW) == 8  # 2 … 9 November; the 10th is not over
+    assert rollups.build_missing(sessions, now=NOW) == 0
+    assert _frt(sessions) == (20 * 60, 3)
+    with unit_of_work(sessions) as session:  # empty 3 November's packed first responses
+        session.execute(update(DailyMeasure).where(DailyMeasure.measure == "frt",
+                                                   DailyMeasure.day == datetime(2026, 11, 3).date())
+                        .values(rows=0, dims=[], data=b""))
+    assert _frt(sessions) == (20 * 60, 2)  # (10 + 30) / 2: the built day was read, not the tickets
+
+
+def test_a_late_event_makes_its_day_read_raw_until_it_is_built_again(sessions: Any) -> None:
+    _store(sessions, _first_responses(10, 20, 30))
+    rollups.build_missing(sessions, now=NOW)
+    late = TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "t3").replied("+5m", by="ben").events[-1:]
+    _store(sessions, late)  # an earlier reply to the 3 November ticket arrives a week late
+    assert _frt(sessions) == (10 * 60, 3)  # 10, 5, 30 minutes
+    with unit_of_work(sessions) as session:
+        assert session.scalars(select(StaleDay.day)).all() == [datetime(2026, 11, 3).date()]
+    assert rollups.build_missing(sessions, now=NOW) == 1
+    assert _frt(sessions) == (10 * 60, 3)
+    with unit_of_work(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(StaleDay)) == 0
+        assert session.scalar(select(func.count()).select_from(RollupDay)) == 8
+
+
+def test_a_question_about_tags_reads_the_tickets(sessions: Any) -> None:
+    """Daily measures carry channel, priority, group, agent and helpdesk, not tags or segments."""
+    billing = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1", tags=("billing",), channel=Channel.CHAT)
+    events = billing.replied("+10m").events
+    _store(sessions, events + _first_responses(0, 20))
+    rollups.build_missing(sessions, now=NOW)
+    assert _frt(sessions, "frt 2026-11-01..2026-11-09 tag:billing") == (10 * 60, 1)
+    assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:chat") == (10 * 60, 1)
+    assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:email") == (None, 0)
