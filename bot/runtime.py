@@ -110,7 +110,8 @@ class Service:
 
     def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            # wait for a running job: disposing the engine under it would strand its connection
+            self.scheduler.shutdown(wait=True)
         if self.disconnect_slack is not None:
             self.disconnect_slack()
         self.processor.stop()
