@@ -6,6 +6,8 @@ come by email (about 55%), chat (30%) and social media (15%), mostly in the morn
 early afternoon, far fewer at night and at weekends. Two bad days (a carrier outage) bring
 2.5 times the volume, slow answers and unhappy ratings. About 40% of solved tickets are
 rated on a 1-5 scale. Nothing happens after `end`, so recent tickets form a real backlog.
+The team's shop sells every day, to its regulars and to new buyers; some tickets (product
+questions most often) are followed by an order of the same customer.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ SUBJECTS = {"shipping": "Where is my parcel?", "order-status": "Order status", "
             "damaged-item": "Arrived broken", "login": "Cannot log in", "bug": "Checkout error"}
 # Median minutes to a first answer while someone is on shift, by channel.
 TYPICAL_WAIT = {"email": 95.0, "chat": 2.5, "social": 35.0}
+# How often a ticket is followed by an order of its customer, by tag (else BUY_AFTER_OTHER).
+BUY_AFTER = {"product-question": 0.35, "order-status": 0.15, "shipping": 0.12, "returns": 0.08}
+BUY_AFTER_OTHER = 0.05
+SHOP_ORDERS_PER_DAY = 45
 HOURLY_SHARE = [1, 1, 1, 1, 1, 2, 3, 6, 9, 11, 11, 10, 8, 8, 9, 9, 8, 6, 5, 4, 4, 3, 2, 1]
 
 
@@ -134,7 +140,42 @@ def _ticket(rng: random.Random, ticket_id: str, created: datetime, *, end: datet
         life.send(created + timedelta(minutes=rng.uniform(5, 60)), "ticket.removed", reason="spam")
         return _done(life)
     _conversation(rng, life, created, channel=channel, customer=customer, agent=agent, zone=zone, bad=bad)
+    _maybe_buys(life, created, tag=tag, customer_id=customer_id, name=name)
     return _done(life)
+
+
+def _maybe_buys(life: _Life, created: datetime, *, tag: str, customer_id: str, name: str) -> None:
+    """Sometimes the customer orders within days of asking (its own random stream, so the
+    tickets stay what they were before the shop existed)."""
+    rng = random.Random(f"order-after-{life.ticket_id}")
+    if rng.random() < BUY_AFTER.get(tag, BUY_AFTER_OTHER):
+        at = created + timedelta(hours=rng.uniform(1, 6 * 24))
+        life.send(at, "order.placed", order=_order(rng, f"T{life.ticket_id}", at, customer_id, name))
+
+
+def demo_orders(*, end: datetime, days: int = 90, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """The shop's other orders, a delivery a day: regulars (the customers who also write to
+    support) and first-time buyers."""
+    rng = random.Random(f"shop-{seed}")
+    first = end - timedelta(days=days)
+    for offset in range(days + 1):
+        day_start = first + timedelta(days=offset)
+        events = []
+        for n in range(round(SHOP_ORDERS_PER_DAY * rng.uniform(0.7, 1.3))):
+            at = day_start + timedelta(seconds=rng.uniform(0, 86400))
+            if at > end:
+                continue
+            regular = rng.random() < 0.7
+            customer = f"cust-{rng.randrange(1, 2500)}" if regular else f"buyer-{offset}-{n}"
+            events.append({"id": f"demo-order-{offset}-{n}", "type": "order.placed", "occurred_at": at.isoformat(),
+                           "order": _order(rng, f"S{offset}-{n}", at, customer, None)})
+        if events:
+            yield {"version": 1, "events": events}
+
+
+def _order(rng: random.Random, order_id: str, at: datetime, customer_id: str, name: str | None) -> dict[str, Any]:
+    return {"id": order_id, "placed_at": at.isoformat(), "total": f"{rng.uniform(19, 180):.2f}", "currency": "EUR",
+            "customer": {"id": customer_id, "name": name, "email": f"{customer_id}@example.com"}}
 
 
 def _conversation(rng: random.Random, life: _Life, created: datetime, *, channel: str, customer: dict[str, Any],

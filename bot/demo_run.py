@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from bot.ask import ask
-from bot.demo import demo_history
+from bot.demo import demo_history, demo_orders
 from bot.digest.compose import compose
 from bot.digest.schedule import covered
 from bot.render.terminal import answer_lines, digest_lines
@@ -125,6 +125,8 @@ def _fill(database: Database, settings: Settings, *, days: int, seed: int) -> No
                 _store_and_process(database, pending)
                 pending = []
     _store_and_process(database, pending)
+    shop = list(demo_orders(end=utc_now(), days=days, seed=seed))
+    _store_and_process(database, [_signed_answer(body, secret, settings.webhook_max_age_seconds) for body in shop])
 
 
 def _signed_answer(body: dict[str, Any], secret: str, max_age: int) -> Delivered:

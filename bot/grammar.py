@@ -138,7 +138,21 @@ class _Reader:
             if not (self._by() or self._vs() or self._filter() or self._period()):
                 self._fail(self.words[0])
         period = self.period or self._default_period()
+        self._check_customer_metric()
         return MetricQuery(METRICS[self.metric], period, self.group, tuple(self.filters), self.compare)
+
+    def _check_customer_metric(self) -> None:
+        """Retention counts the shop's customers: a ticket's channel or tag does not apply to it."""
+        if not METRICS[self.metric].of_customers:
+            return
+        if self.filters:
+            raise QueryError(f"{self.filters[0].dimension.value}:{self.filters[0].value}",
+                             f"`{self.metric}` counts the shop's customers, not tickets: it takes no filter.",
+                             example=f"{self.metric} last quarter")
+        if isinstance(self.group, Dimension):
+            raise QueryError(f"by {self.group.value}",
+                             f"`{self.metric}` counts the shop's customers, not tickets: break it down by "
+                             "day, week or month only.", example=f"{self.metric} this year by month")
 
     def _default_period(self) -> Period:
         if METRICS[self.metric].at_end:

@@ -24,6 +24,7 @@ from bot.grammar import WEEKDAYS
 from metrics.business_hours import BusinessCalendar, holiday_dates, holiday_names, parse_schedule
 from metrics.catalog import Context
 from metrics.dimensions import parse_segments
+from metrics.orders import CONVERSION_DAYS, LAPSE_DAYS
 from metrics.sla import DEFAULT_SLA, parse_sla
 from storage.db import DEFAULT_DATABASE_URL
 
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
     agent_metrics_usergroups: str = Field("", validation_alias="DESKPULSE_AGENT_METRICS_USERGROUPS")
     digests: str = Field("", validation_alias="DESKPULSE_DIGESTS")
     digest_grace_hours: int = Field(6, ge=1, le=72, validation_alias="DESKPULSE_DIGEST_GRACE_HOURS")
+    conversion_days: int = Field(CONVERSION_DAYS, ge=1, le=90, validation_alias="DESKPULSE_CONVERSION_DAYS")
+    customer_lapse_days: int = Field(LAPSE_DAYS, ge=7, le=3650, validation_alias="DESKPULSE_CUSTOMER_LAPSE_DAYS")
 
     @field_validator("database_url")
     @classmethod
@@ -162,7 +165,8 @@ class Settings(BaseSettings):
 
     def metric_context(self, now: datetime) -> Context:
         return Context(now=now, calendar=self.calendar(), sla=parse_sla(self.sla_targets),
-                       segments=parse_segments(self.segments))
+                       segments=parse_segments(self.segments), conversion_window=timedelta(days=self.conversion_days),
+                       lapse=timedelta(days=self.customer_lapse_days))
 
     @property
     def slack_configured(self) -> bool:

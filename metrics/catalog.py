@@ -8,16 +8,16 @@ loaded for the period (and the comparison period) in, an `Answer` out. The gramm
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from metrics import outcomes, response_times, satisfaction, volume
+from metrics import orders, outcomes, response_times, satisfaction, volume
 from metrics.agents import agent_names, agents
 from metrics.compare import Better, Change
 from metrics.dimensions import Dimension, Filter, Segments, group_by
-from metrics.model import Channel, Role
+from metrics.model import Channel, Role, customer_key
 from metrics.periods import Period, Unit, shift, start_of
 from metrics.sla import SlaTargets, Tier, csat_tier, frt_tier, parse_sla, sla
 from metrics.tags import TagReport, tags
@@ -34,6 +34,7 @@ class Kind(StrEnum):
     COUNT = "count"
     PERCENT = "percent"
     SCORE = "score"  # 1-5
+    MONEY = "money"  # in the shop's currency
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class Context:
     sla: SlaTargets = field(default_factory=lambda: parse_sla(""))
     segments: Segments = field(default_factory=Segments)
     tags_seen_before: frozenset[str] = frozenset()  # for the reference only; storage asks per tag
+    conversion_window: timedelta = timedelta(days=orders.CONVERSION_DAYS)
+    lapse: timedelta = timedelta(days=orders.LAPSE_DAYS)  # how long a customer stays one without ordering
+    # the reference only: every order, and which tickets they converted (TicketSource fills it in)
+    purchases: tuple[orders.Purchase, ...] = ()
+    converted: dict[str, list[orders.Purchase]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class Metric:
     details: Callable[[MetricQuery, Source], dict[str, object]] | None = None
     # the columns counting what the answer rests on ("based on 412 first responses"), and their noun
     basis: tuple[tuple[str, ...], str] | None = None
+    # a figure of the shop's customers, not of tickets: no ticket filter or breakdown applies
+    of_customers: bool = False
 
     @property
     def headline(self) -> Column:
@@ -87,7 +95,7 @@ def _business_columns(calendar: BusinessCalendar | None, columns: tuple[Column, 
 
 
 _LOW, _HIGH = Better.LOWER, Better.HIGHER
-D, N, P, S = Kind.DURATION, Kind.COUNT, Kind.PERCENT, Kind.SCORE
+D, N, P, S, M = Kind.DURATION, Kind.COUNT, Kind.PERCENT, Kind.SCORE, Kind.MONEY
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("volume", "Volume", ("tickets", "new"), (
@@ -161,6 +169,17 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         lambda ts, p, c: {"new": float(sum(p.contains(t.created_at) for t in ts))}, "Peak hours", "peak last 4 weeks",
         basis=(("new",), "new tickets"),
         details=lambda q, source: {"busiest_grid": source.peak_hours(q.period)}),
+    Metric("conversions", "Converted tickets", ("converted", "conversion", "converted-tickets", "sales"), (
+        Column("converted", "converted tickets", N, _HIGH), Column("rate", "conversion rate", P, _HIGH),
+        Column("tickets", "new tickets", N), Column("orders", "orders after a ticket", N),
+        Column("sales", "sales from converted tickets", M, _HIGH)),
+        lambda ts, p, c: orders.conversion_figures([t.key for t in ts if p.contains(t.created_at)], c.converted),
+        "Converted tickets", "conversions last week by channel", basis=(("tickets",), "new tickets")),
+    Metric("retention", "Retention", ("retention-rate", "customers", "repeat"), (
+        Column("rate", "retention rate", P, _HIGH), Column("at_start", "customers at the start", N),
+        Column("at_end", "customers at the end", N), Column("new", "new customers", N)),
+        lambda ts, p, c: orders.retention(c.purchases, p, c.lapse), "Retention", "retention last quarter",
+        basis=(("at_start",), "customers at the start"), of_customers=True),
 )}
 
 
@@ -280,7 +299,11 @@ class TicketSource:
     """The plain-Python reference: every figure computed from folded tickets."""
 
     def __init__(self, tickets: Sequence[Ticket], filters: Sequence[Filter], context: Context) -> None:
-        self.context = context
+        # an order goes to the customer's latest ticket whatever the filters (docs/metrics.md)
+        contacts = [orders.Contact(t.key, customer, t.created_at) for t in tickets
+                    if t.removed is None and (customer := customer_key(t.source, t.requester))]
+        self.context = replace(context, converted=orders.attribute(contacts, context.purchases,
+                                                                   context.conversion_window))
         self.names = agent_names(tickets)
         self.tickets = [t for t in tickets if t.removed is None
                         and all(f.matches(t, context.segments) for f in filters)]

@@ -203,3 +203,39 @@ KIND_BY_CLASS: dict[type[TicketEvent], str] = {
     Removed: "removed",
 }
 CLASS_BY_KIND: dict[str, type[TicketEvent]] = {kind: cls for cls, kind in KIND_BY_CLASS.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderPlaced:
+    """A purchase in the shop (docs/metrics.md, "Converted tickets" and "Retention").
+
+    Not a ticket fact: it belongs to a customer, who is matched to ticket requesters by e-mail.
+    `order_id` is unique within `source`, so a re-delivered order counts once.
+    """
+
+    source: str
+    order_id: str
+    placed_at: datetime
+    customer: Person
+    total: float | None = None
+    currency: str | None = None
+    time_source: TimeSource = TimeSource.PAYLOAD
+    time_suspect: bool = False
+
+    @property
+    def customer_key(self) -> str | None:
+        return customer_key(self.source, self.customer)
+
+
+def customer_key(source: str, person: Person | None) -> str | None:
+    """How one customer is found across tickets and orders: the e-mail, lower-cased, else the
+    source's own id, prefixed with the source so a shop's id never meets a helpdesk's."""
+    if person is None:
+        return None
+    if person.email and person.email.strip():
+        return person.email.strip().lower()[:320]
+    return f"{source}:{person.id}"[:320] if person.id else None
+
+
+# What an adapter reads from a delivery: ticket facts, and orders from a shop.
+Event = TicketEvent | OrderPlaced

@@ -31,7 +31,7 @@ from metrics.response_times import duration_figures, resolution_figures
 from metrics.satisfaction import csat_figures
 from metrics.sla import SlaTicket, sla_figures
 from metrics.volume import age_seconds, backlog_by_age
-from storage import rollups
+from storage import order_figures, rollups
 from storage.rollups import Measured
 from storage.tables import TicketMessage, TicketRow, TicketSpan, TicketTag
 
@@ -239,5 +239,5 @@ def peak(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
 FIGURES: dict[str, Callable[[StoredSource, Period, Dimension | None], Grouped]] = {
     "volume": volume, "backlog": backlog, "frt": first_response_time, "response": response_time,
     "resolution": resolution_time, "csat": csat, "outcomes": outcomes, "sla": sla, "agents": team_line, "tags": tags,
-    "level": level, "peak": peak,
+    "level": level, "peak": peak, "conversions": order_figures.conversions, "retention": order_figures.retention,
 }

@@ -336,6 +336,31 @@ class StaleDay(Base):
     __table_args__ = (Index("ix_stale_days_day", "day"),)
 
 
+class OrderRow(Base):
+    """A shop's order (metrics.model.OrderPlaced): what converted tickets and retention count.
+    `customer_key` is matched against tickets.requester_key (the lower-case e-mail)."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[str] = mapped_column(String(160))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    customer_key: Mapped[str | None] = mapped_column(String(320))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    customer_name: Mapped[str | None] = mapped_column(CleanText)
+    total: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(8))
+    time_suspect: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivery_id: Mapped[int | None] = mapped_column(Id)
+
+    __table_args__ = (
+        UniqueConstraint("source", "order_id", name="uq_orders_source_order"),
+        Index("ix_orders_placed", "placed_at"),
+        Index("ix_orders_customer", "customer_key", "placed_at"),
+    )
+
+
 class Subscription(Base):
     """A digest a channel asked for (`/deskpulse digest daily 09:00`), or one fixed in the environment."""
 

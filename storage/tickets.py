@@ -19,6 +19,7 @@ from metrics.model import (
     Role,
     Status,
     TicketEvent,
+    customer_key,
 )
 from metrics.tickets import OpenSpan, PublicMessage, Ticket, fold_ticket
 from storage import rollups
@@ -127,12 +128,7 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
 
 
 def requester_key(t: Ticket) -> str | None:
-    """How one customer is found across tickets: the email, lower-cased, else the helpdesk's id."""
-    if t.requester is None:
-        return None
-    if t.requester.email:
-        return t.requester.email.strip().lower()[:320]
-    return f"{t.source}:{t.requester.id}"[:320] if t.requester.id else None
+    return customer_key(t.source, t.requester)
 
 
 def _person_columns(prefix: str, person: Person | None) -> dict[str, Any]:

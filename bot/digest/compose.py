@@ -16,7 +16,7 @@ from bot.settings import Settings
 from metrics.catalog import METRICS, Answer, Column, MetricQuery, Row
 from metrics.dimensions import Dimension, Filter
 from metrics.periods import Period, Unit, earlier_weeks
-from storage import ticket_queries
+from storage import orders, ticket_queries
 from storage.figures import StoredSource
 
 USUAL_WEEKS = 4  # "usual" = the median of this many earlier same weekdays (or weeks)
@@ -62,6 +62,10 @@ HEADLINES = (
     ("csat", "score", "CSAT"), ("backlog", "open", "Backlog at the end"), ("sla", "breached", "SLA breaches"),
     ("outcomes", "one_touch", "One-touch resolutions"),
 )
+# with a shop connected (any order stored): what support did for sales. Retention moves too slowly
+# to say anything day by day, so only weekly digests carry it.
+SHOP_HEADLINES = (("conversions", "converted", "Converted tickets so far"),)
+WEEKLY_SHOP_HEADLINES = (("retention", "rate", "Customer retention"),)
 # the thread: the details behind each headline
 DETAILS: tuple[tuple[str, Dimension | None], ...] = (
     ("frt", Dimension.CHANNEL), ("level", None), ("response", None), ("resolution", None), ("csat", None),
@@ -75,12 +79,13 @@ def compose(sessions: sessionmaker[Session], settings: Settings, *, cadence: str
     """Everything the digest shows for `period`, computed at `now`."""
     wanted = parse_filters(filters)
     holidays = settings.holiday_names()
-    answers = {(name, by): answer_query(sessions, settings, MetricQuery(METRICS[name], period, by, wanted), now=now)
-               for name, by in {*((m, None) for m, _, _ in HEADLINES), *DETAILS}}
+    lines = headlines_for(sessions, cadence)
+    answers = {(name, by): answer_query(sessions, settings, _query(name, period, by, wanted), now=now)
+               for name, by in {*((m, None) for m, _, _ in lines), *DETAILS}}
     usual_periods = earlier_same_periods(period, cadence, holidays)
-    usual = _usual_values(sessions, settings, usual_periods, wanted, now=now)
+    usual = _usual_values(sessions, settings, usual_periods, wanted, lines, now=now)
     headlines = [Headline(name, _column(name, key), label, answers[(name, None)].total, usual.get((name, key)))
-                 for name, key, label in HEADLINES]
+                 for name, key, label in lines]
     details = [answers[key] for key in DETAILS]
     if with_agents:
         details.append(answer_query(sessions, settings, MetricQuery(METRICS["agents"], period, None, wanted), now=now))
@@ -95,6 +100,18 @@ def compose(sessions: sessionmaker[Session], settings: Settings, *, cadence: str
     return Digest(cadence, period, wanted, holiday, label, headlines, details, chart, as_of, with_agents)
 
 
+def headlines_for(sessions: sessionmaker[Session], cadence: str) -> tuple[tuple[str, str, str], ...]:
+    with sessions() as session:
+        if not orders.any_orders(session):
+            return HEADLINES
+    return HEADLINES + SHOP_HEADLINES + (WEEKLY_SHOP_HEADLINES if cadence == "weekly" else ())
+
+
+def _query(name: str, period: Period, by: Dimension | None, filters: tuple[Filter, ...]) -> MetricQuery:
+    """Retention counts the shop's customers: the digest's ticket filters do not apply to it."""
+    return MetricQuery(METRICS[name], period, by, () if METRICS[name].of_customers else filters)
+
+
 def earlier_same_periods(period: Period, cadence: str, holidays: dict[date, str]) -> list[Period]:
     """The same weekday (or week) in earlier weeks, newest first; holidays left out of a daily digest's."""
     return earlier_weeks(period, count=USUAL_WEEKS, look_back=LOOK_BACK_WEEKS,
@@ -102,16 +119,17 @@ def earlier_same_periods(period: Period, cadence: str, holidays: dict[date, str]
 
 
 def _usual_values(sessions: sessionmaker[Session], settings: Settings, periods: Sequence[Period],
-                  filters: tuple[Filter, ...], *, now: datetime) -> dict[tuple[str, str], float | None]:
+                  filters: tuple[Filter, ...], lines: Sequence[tuple[str, str, str]], *,
+                  now: datetime) -> dict[tuple[str, str], float | None]:
     """The median of each headline figure over `periods` (None where no period has a value)."""
     context = settings.metric_context(now)
-    seen: dict[tuple[str, str], list[float]] = {(m, k): [] for m, k, _ in HEADLINES}
+    seen: dict[tuple[str, str], list[float]] = {(m, k): [] for m, k, _ in lines}
     with sessions() as session:
         source = StoredSource(session, filters, context)
-        for name in dict.fromkeys(m for m, _, _ in HEADLINES):
+        for name in dict.fromkeys(m for m, _, _ in lines):
             for period in periods:
                 figures = source.figures(METRICS[name], period, None)["all"]
-                for metric, key, _ in HEADLINES:
+                for metric, key, _ in lines:
                     if metric == name and figures.get(key) is not None:
                         seen[(metric, key)].append(float(figures[key]))  # type: ignore[arg-type]
     return {key: statistics.median(values) if values else None for key, values in seen.items()}

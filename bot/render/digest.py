@@ -72,6 +72,10 @@ def _extra(h: Headline) -> str:
         return f" (oldest {duration(figures['oldest_age'])})"
     if h.metric == "sla" and figures.get("attainment") is not None:
         return f" ({figures['attainment']:.0f}% met)"
+    if h.metric == "conversions" and figures.get("rate") is not None:
+        return f" ({figures['rate']:.1f}% of {figures['tickets']:,.0f} new tickets)"
+    if h.metric == "retention" and figures.get("at_start"):
+        return f" of {figures['at_start']:,.0f} customers"
     return ""
 
 

@@ -20,6 +20,8 @@ def value(column: Column, number: float | None) -> str:
         return f"{number:.1f}%" if number % 1 else f"{number:.0f}%"
     if column.kind is Kind.SCORE:
         return f"{number:.2f}"
+    if column.kind is Kind.MONEY:
+        return f"{number:,.2f}"
     return f"{number:,.0f}" if number == int(number) else f"{number:,.1f}"
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from metrics.model import TicketEvent
-from storage import deliveries, tickets
+from metrics.model import Event, OrderPlaced, TicketEvent
+from storage import deliveries, orders, tickets
 from storage.db import unit_of_work
 from storage.deliveries import DUPLICATE, FAILED, IGNORED, PROCESSED, NewDelivery
 from storage.ingest.adapters import get_adapter
@@ -203,6 +203,7 @@ class _Batch:
     report: ProcessReport = field(default_factory=ProcessReport)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[int, list[TicketEvent]]] = field(default_factory=list)
+    orders: dict[int, list[OrderPlaced]] = field(default_factory=dict)
 
     def outcome(self, delivery_id: int, fate: str, *, events: int = 0, code: str | None = None,
                 detail: str | None = None) -> None:
@@ -249,8 +250,9 @@ def _process(session: Session, ids: Sequence[int], *, now: datetime) -> ProcessR
             key = min(broken)
             batch.outcome(delivery_id, FAILED, code="fold_error", detail=f"{key}: {failures[key]!r}"[:500])
         else:
-            batch.outcome(delivery_id, PROCESSED, events=len(events))
+            batch.outcome(delivery_id, PROCESSED, events=len(events) + len(batch.orders.get(delivery_id, ())))
     tickets.save_events_many(session, batch.events)
+    orders.save_many(session, list(batch.orders.items()))
     deliveries.mark_many(session, batch.outcomes)
     tickets.store(session, folded)
     return batch.report
@@ -278,7 +280,19 @@ def _read_stored(session: Session, row: RawDelivery, batch: _Batch) -> None:
     elif not events:
         batch.outcome(row.id, IGNORED)
     else:
-        batch.events.append((row.id, events))
+        _keep(batch, row.id, events)
+
+
+def _keep(batch: _Batch, delivery_id: int, events: list[Event]) -> None:
+    """Ticket facts are folded into tickets; a shop's orders are stored as they are."""
+    ticket_events = [e for e in events if isinstance(e, TicketEvent)]
+    placed = [e for e in events if isinstance(e, OrderPlaced)]
+    if ticket_events:
+        batch.events.append((delivery_id, ticket_events))
+    if placed:
+        batch.orders[delivery_id] = placed
+        if not ticket_events:
+            batch.outcome(delivery_id, PROCESSED, events=len(placed))
 
 
 def process_all(sessions: sessionmaker[Session], *, now: datetime, batch: int = 200) -> ProcessReport:

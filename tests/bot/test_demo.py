@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo import DEMO_TIMEZONE, demo_history
-from metrics.model import Channel, Csat
+from bot.demo import DEMO_TIMEZONE, demo_history, demo_orders
+from metrics.model import Channel, Csat, Event, OrderPlaced, TicketEvent, customer_key
+from metrics.orders import Contact, Purchase, attribute
 from metrics.tickets import Ticket, fold_ticket
 from storage.ingest.adapters.contract import Delivery
 from storage.ingest.adapters.deskpulse import to_events
@@ -18,15 +19,44 @@ from storage.ingest.adapters.deskpulse import to_events
 END = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
 
+def _read(body: dict[str, object]) -> list[Event]:
+    return to_events(Delivery(headers={}, body=b"", payload=body, hint=None, received_at=END))
+
+
 @pytest.fixture(scope="module")
-def team() -> list[Ticket]:
-    folded = []
+def history() -> tuple[list[Ticket], list[OrderPlaced]]:
+    folded, bought = [], []
     for ticket in demo_history(end=END, days=90, seed=7):
-        events = [e for body in ticket.deliveries for e in to_events(
-            Delivery(headers={}, body=b"", payload=body, hint=None, received_at=END))]
-        assert all(e.occurred_at <= END for e in events)
-        folded.append(fold_ticket(events))
-    return folded
+        events = [e for body in ticket.deliveries for e in _read(body)]
+        facts = [e for e in events if isinstance(e, TicketEvent)]
+        assert all(e.occurred_at <= END for e in facts)
+        folded.append(fold_ticket(facts))
+        bought += [e for e in events if isinstance(e, OrderPlaced)]
+    shop = [e for body in demo_orders(end=END, days=90, seed=7) for e in _read(body)]
+    assert shop and all(isinstance(e, OrderPlaced) and e.placed_at <= END for e in shop)
+    return folded, bought + shop  # type: ignore[operator]
+
+
+@pytest.fixture(scope="module")
+def team(history: tuple[list[Ticket], list[OrderPlaced]]) -> list[Ticket]:
+    return history[0]
+
+
+def test_product_questions_turn_into_sales_more_often_than_other_tickets(
+        history: tuple[list[Ticket], list[OrderPlaced]]) -> None:
+    tickets, bought = history
+    live = [t for t in tickets if t.removed is None]
+    converted = attribute([Contact(t.key, customer_key(t.source, t.requester) or "", t.created_at) for t in live],
+                          [Purchase(o.order_id, o.customer_key or "", o.placed_at) for o in bought],
+                          timedelta(days=5))
+
+    def rate(tickets: list[Ticket]) -> float:
+        return sum(t.key in converted for t in tickets) / len(tickets)
+
+    questions = [t for t in live if "product-question" in t.tags]
+    others = [t for t in live if "product-question" not in t.tags]
+    assert 0.05 <= rate(live) <= 0.4
+    assert rate(questions) > 2 * rate(others)
 
 
 def test_the_same_seed_gives_the_same_history() -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from metrics.model import Channel, Csat, CsatScale, Priority, Status, TicketEvent, TimeSource
+from metrics.model import Channel, Csat, CsatScale, Event, Priority, Status, TimeSource
 
 Headers = Mapping[str, str]  # lower-case names
 
@@ -56,8 +57,9 @@ class HelpdeskAdapter:
 
     - `verify(headers, body, secret, now, max_age)` raises `AuthError` or returns None;
       `max_age` 0 switches the timestamp window off.
-    - `to_events(delivery)` returns canonical events, `[]` for a payload that is valid
-      but carries nothing deskpulse counts (kept and marked ignored), or raises `PayloadError`.
+    - `to_events(delivery)` returns canonical events (ticket facts, or a shop's orders), `[]` for a
+      payload that is valid but carries nothing deskpulse counts (kept and marked ignored), or
+      raises `PayloadError`.
     - `delivery_key(delivery)` names the delivery for de-duplication; None falls back
       to a hash of the body.
     - `handshake(delivery)` returns the JSON answer to a set-up check, or None.
@@ -68,7 +70,7 @@ class HelpdeskAdapter:
 
     source: str
     verify: Callable[[Headers, bytes, str, datetime, int], None]
-    to_events: Callable[[Delivery], list[TicketEvent]]
+    to_events: Callable[[Delivery], list[Event]]
     delivery_key: Callable[[Delivery], str | None]
     signed_headers: Callable[[str, bytes, datetime], dict[str, str]]
     handshake: Callable[[Delivery], dict[str, Any] | None] = lambda delivery: None
@@ -183,6 +185,20 @@ def optional_text(value: Any, *, what: str) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise PayloadError("wrong_type", f"{what} must be text")
+
+
+def amount(value: Any, *, what: str) -> float | None:
+    """A money amount, as a JSON number or a decimal string ("59.99", as shops send it)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, bool) and isinstance(value, int | float | str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number):
+            return number
+    raise PayloadError("wrong_type", f"{what} must be an amount such as 59.99")
 
 
 def require_object(value: Any, *, what: str) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from typing import Any
 from metrics.model import (
     Assigned,
     CsatScale,
+    Event,
     MessagePosted,
+    OrderPlaced,
     Person,
     PriorityChanged,
     Rated,
@@ -21,7 +23,6 @@ from metrics.model import (
     Role,
     StatusChanged,
     TagsChanged,
-    TicketEvent,
     TicketObserved,
 )
 from storage.ingest.adapters.contract import (
@@ -30,6 +31,7 @@ from storage.ingest.adapters.contract import (
     Headers,
     HelpdeskAdapter,
     PayloadError,
+    amount,
     check_timestamp,
     event_time,
     hmac_sha256,
@@ -190,8 +192,21 @@ def _tags(raw: dict[str, Any], base: dict[str, Any]) -> TagsChanged:
     return TagsChanged(**base, added=tuple(lists["added"]), removed=tuple(lists["removed"]))
 
 
-def _one_event(raw: dict[str, Any], index: int, received_at: datetime) -> TicketEvent | None:
+def _order(raw: dict[str, Any], index: int, received_at: datetime) -> OrderPlaced:
+    """`order.placed`: a purchase, for converted tickets and retention (no ticket_id)."""
+    o = require_object(raw.get("order"), what=f"events[{index}].order")
+    at, source, suspect = event_time(o.get("placed_at", raw.get("occurred_at")), received_at)
+    total = amount(o.get("total"), what=f"events[{index}].order.total")
+    customer = _person(o.get("customer"), what=f"events[{index}].order.customer") or Person()
+    return OrderPlaced(source=SOURCE, order_id=text_id(o.get("id"), what=f"events[{index}].order.id"),
+                       placed_at=at, time_source=source, time_suspect=suspect, customer=customer, total=total,
+                       currency=optional_text(o.get("currency"), what=f"events[{index}].order.currency"))
+
+
+def _one_event(raw: dict[str, Any], index: int, received_at: datetime) -> Event | None:
     kind = raw.get("type")
+    if kind == "order.placed":
+        return _order(raw, index, received_at)
     at, source, suspect = event_time(raw.get("occurred_at"), received_at)
     base = dict(source=SOURCE, ticket_id=text_id(raw.get("ticket_id"), what=f"events[{index}].ticket_id"),
                 event_id=text_id(raw.get("id"), what=f"events[{index}].id"),
@@ -227,7 +242,7 @@ def _one_event(raw: dict[str, Any], index: int, received_at: datetime) -> Ticket
             raise PayloadError("missing_type", f"events[{index}].type is missing")
 
 
-def to_events(delivery: Delivery) -> list[TicketEvent]:
+def to_events(delivery: Delivery) -> list[Event]:
     events = [_one_event(raw, i, delivery.received_at) for i, raw in enumerate(_events_of(delivery.payload))]
     return [e for e in events if e is not None]
 
