@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from tests.support.scenarios import Story
-from tests.support.signing import DESKPULSE_SECRET, deskpulse_request
+from tests.support.signing import DESKPULSE_SECRET, deskpulse_request, signed_request
 
 START = datetime(2026, 10, 5, 8, 30, tzinfo=UTC)
 
@@ -61,12 +61,38 @@ def test_exported_deliveries_rebuild_the_same_tickets_elsewhere(run, server, tmp
     archive = tmp_path / "deliveries.jsonl"
     run("deliveries", "export", str(archive))
     lines = [json.loads(line) for line in archive.read_text().splitlines()]
-    assert len(lines) == 4 and set(lines[0]) == {"endpoint", "received_at", "headers", "body_base64"}
+    assert len(lines) == 4 and set(lines[0]) == {"source", "endpoint", "received_at", "headers", "body_base64"}
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/elsewhere.db")
     run("deliveries", "import", str(archive))
     elsewhere = json.loads(run("ticket", "deskpulse:3101", "--json"))
     assert (elsewhere["first_response_seconds"], elsewhere["full_resolution_seconds"]) == (7200.0, 10800.0)
+
+
+def test_an_archive_with_imports_and_unsigned_helpdesks_moves_whole_with_trusted(  # type: ignore[no-untyped-def]
+        run, server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A history import (`deskpulse import`) was never signed and moves as it is; a Gorgias
+    delivery's token was never kept, so only --trusted brings it along."""
+    history = tmp_path / "history.jsonl"
+    story = Story("3301", START).opened("chat").customer("+0m")
+    history.write_text("".join(json.dumps(e) + "\n" for e in story.events))
+    run("import", str(history))
+    gorgias = {"ticket": {"id": 77, "status": "open", "channel": "email", "created_datetime": START.isoformat(),
+                          "updated_datetime": START.isoformat(), "customer": {"id": 5, "email": "cleo@example.com"},
+                          "messages": []}}
+    body, headers = signed_request("gorgias", gorgias)
+    assert server.post("/webhooks/gorgias/ticket-created", body, headers).status_code == 202
+    server.wait_processed()
+    archive = tmp_path / "deliveries.jsonl"
+    run("deliveries", "export", str(archive))
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/elsewhere.db")
+    output = run("deliveries", "import", str(archive))
+    assert "processed 1" in output and "line 2: refused" in output  # the token is not in the archive
+    assert json.loads(run("ticket", "deskpulse:3301", "--json"))["channel"] == "chat"
+    output = run("deliveries", "import", "--trusted", str(archive))
+    assert "signatures are not checked" in output and "refused" not in output
+    assert json.loads(run("ticket", "gorgias:77", "--json"))["channel"] == "email"
 
 
 def test_imported_deliveries_are_authenticated_at_their_receipt_time(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

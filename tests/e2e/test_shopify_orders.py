@@ -14,14 +14,13 @@ from bot.digest.compose import compose
 from bot.render.digest import headline_line
 from bot.settings import Settings
 from metrics.catalog import Answer
-from metrics.periods import calendar_period
-from metrics.periods import Unit as PeriodUnit
+from metrics.periods import Unit, calendar_period
 from storage.tables import OrderRow, RawDelivery
 from tests.support.server import RunningServer
 from tests.support.signing import signed_request
 
 NOW = datetime.now(ZoneInfo("UTC")).replace(microsecond=0)
-MONDAY = calendar_period(NOW, PeriodUnit.WEEK, back=1, label="last week").start  # last week's Monday, 00:00 UTC
+MONDAY = calendar_period(NOW, Unit.WEEK, back=1, label="last week").start  # last week's Monday, 00:00 UTC
 
 
 def at(hours: float) -> str:
