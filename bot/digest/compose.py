@@ -79,14 +79,14 @@ def compose(sessions: sessionmaker[Session], settings: Settings, *, cadence: str
     """Everything the digest shows for `period`, computed at `now`."""
     wanted = parse_filters(filters)
     holidays = settings.holiday_names()
-    lines = headlines_for(sessions, cadence)
+    lines, shown = contents(sessions, cadence)
     answers = {(name, by): answer_query(sessions, settings, _query(name, period, by, wanted), now=now)
-               for name, by in {*((m, None) for m, _, _ in lines), *DETAILS}}
+               for name, by in {*((m, None) for m, _, _ in lines), *shown}}
     usual_periods = earlier_same_periods(period, cadence, holidays)
     usual = _usual_values(sessions, settings, usual_periods, wanted, lines, now=now)
     headlines = [Headline(name, _column(name, key), label, answers[(name, None)].total, usual.get((name, key)))
                  for name, key, label in lines]
-    details = [answers[key] for key in DETAILS]
+    details = [answers[key] for key in shown]
     if with_agents:
         details.append(answer_query(sessions, settings, MetricQuery(METRICS["agents"], period, None, wanted), now=now))
     trend = MetricQuery(METRICS["volume"], period, Unit.HOUR if cadence == "daily" else Unit.DAY, wanted)
@@ -100,11 +100,14 @@ def compose(sessions: sessionmaker[Session], settings: Settings, *, cadence: str
     return Digest(cadence, period, wanted, holiday, label, headlines, details, chart, as_of, with_agents)
 
 
-def headlines_for(sessions: sessionmaker[Session], cadence: str) -> tuple[tuple[str, str, str], ...]:
+def contents(sessions: sessionmaker[Session], cadence: str) -> tuple[tuple[tuple[str, str, str], ...],
+                                                                      tuple[tuple[str, Dimension | None], ...]]:
+    """The headlines and the thread's details; the shop's lines once any order is stored."""
     with sessions() as session:
         if not orders.any_orders(session):
-            return HEADLINES
-    return HEADLINES + SHOP_HEADLINES + (WEEKLY_SHOP_HEADLINES if cadence == "weekly" else ())
+            return HEADLINES, DETAILS
+    weekly = WEEKLY_SHOP_HEADLINES if cadence == "weekly" else ()
+    return (*HEADLINES, *SHOP_HEADLINES, *weekly), (*DETAILS, ("conversions", Dimension.CHANNEL))
 
 
 def _query(name: str, period: Period, by: Dimension | None, filters: tuple[Filter, ...]) -> MetricQuery:

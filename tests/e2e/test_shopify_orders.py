@@ -90,3 +90,5 @@ def test_a_purchase_after_a_ticket_converts_it_once_whatever_shopify_repeats(ser
     assert lines["conversions"].startswith("*Converted tickets so far:* 2 (66.7% of 3 new tickets)")
     # customers at the start of last week: none had ordered before, so no retention rate yet
     assert lines["retention"].startswith("*Customer retention:* —")
+    by_channel = next(d for d in digest.details if d.query.metric.name == "conversions")  # in the thread
+    assert {row.key: row.figures["converted"] for row in by_channel.rows} == {"chat": 1, "email": 1}
