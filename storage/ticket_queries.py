@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from metrics.model import Role
 from metrics.staffing import AgentReply
 from metrics.tickets import Ticket
-from storage.tables import RawDelivery, TicketMessage, TicketRow
+from storage.tables import RawDelivery, TicketMessage, TicketRow, TicketTag
 from storage.tickets import with_details
 
 
@@ -45,11 +45,13 @@ def agent_replies(session: Session, start: datetime, end: datetime) -> list[Agen
 
 
 def tickets_between(session: Session, start: datetime, end: datetime, *, channel: str | None = None,
-                    limit: int = 15) -> list[TicketRow]:
-    """The tickets created in [start, end) (of one channel), the ones still waiting first."""
+                    tag: str | None = None, limit: int = 15) -> list[TicketRow]:
+    """The tickets created in [start, end) (of one channel, or with one tag), the ones still waiting first."""
     query = select(TicketRow).where(TicketRow.created_at >= start, TicketRow.created_at < end,
                                     TicketRow.removed.is_(None))
     if channel is not None:
         query = query.where(TicketRow.channel == channel)
+    if tag is not None:
+        query = query.where(TicketRow.key.in_(select(TicketTag.ticket_key).where(TicketTag.tag == tag)))
     order = [TicketRow.first_response_at.is_not(None), TicketRow.created_at]
     return list(session.scalars(query.order_by(*order).limit(limit)))

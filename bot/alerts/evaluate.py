@@ -14,7 +14,7 @@ from bot.grammar import parse_filters
 from bot.settings import Settings
 from metrics.anomaly import SHARE_METRICS, Verdict, busier_than_usual, judge_count, judge_level
 from metrics.catalog import METRICS
-from metrics.dimensions import Dimension
+from metrics.dimensions import NONE, Dimension
 from metrics.periods import Period, Unit, earlier_weeks, shift, start_of
 from metrics.staffing import AgentReply, Staffing, agents_needed, agents_replying, handling_seconds
 from storage import ticket_queries
@@ -34,7 +34,7 @@ class Signal:
     measured_by: tuple[str, ...]  # the columns counting what a level rests on; () for counts
     label: str
     bad: str  # which way is bad: "up", "down" or "both"
-    per_channel: bool = False
+    groups: tuple[Dimension, ...] = ()  # judged per channel (and per tag) besides the whole team
     hours: int = 1  # the window judged: an hour holds too few ratings to judge CSAT on
 
     @property
@@ -43,8 +43,8 @@ class Signal:
 
 
 SIGNALS = (
-    Signal("volume", "volume", "new", (), "new tickets", "both", per_channel=True),
-    Signal("frt", "frt", "median", ("count",), "median first response", "up", per_channel=True),
+    Signal("volume", "volume", "new", (), "new tickets", "both", groups=(Dimension.CHANNEL, Dimension.TAG)),
+    Signal("frt", "frt", "median", ("count",), "median first response", "up", groups=(Dimension.CHANNEL,)),
     Signal("resolution", "resolution", "median", ("count",), "median resolution time", "up"),
     Signal("csat", "csat", "score", ("ratings",), "CSAT", "down", hours=6),
     Signal("sla", "sla", "attainment", ("breached", "met"), "SLA attainment", "down"),
@@ -54,9 +54,9 @@ SIGNALS = (
 
 @dataclass(frozen=True)
 class Finding:
-    key: str  # "frt:chat", "volume:all"
+    key: str  # "frt:chat", "volume:all", "volume:tag:refund"
     signal: Signal
-    group: str  # "all" or a channel
+    group: str  # "all", a channel, or "tag:<tag>"
     value: float | None
     measurements: int
     verdict: Verdict
@@ -111,14 +111,16 @@ def _judged(source: StoredSource, signal: Signal, window: Period, earlier: Seque
         longer = timedelta(hours=signal.hours)
         window = Period(window.end - longer, window.end, f"the last {signal.hours} hours")
         earlier = [Period(w.end - longer, w.end, w.label) for w in earlier]
-    groups: list[Dimension | None] = [None, Dimension.CHANNEL] if signal.per_channel else [None]
     findings = []
-    for by in groups:
+    for by in (None, *signal.groups):
         now = source.figures(metric, window, by)
         before = [source.figures(metric, w, by) for w in earlier]
         for group, figures in now.items():
+            if by is Dimension.TAG and group == NONE:
+                continue  # "no tag" is no topic a lead can act on
             past = [f[group] for f in before if group in f]
-            findings.append(_finding(signal, group, figures, past, window, len(earlier), trend))
+            name = f"tag:{group}" if by is Dimension.TAG else group
+            findings.append(_finding(signal, name, figures, past, window, len(earlier), trend))
     return findings
 
 
@@ -143,7 +145,7 @@ def _with_context(finding: Finding, findings: Sequence[Finding], replies: Sequen
         return finding
     driver = _driver(finding, findings) if finding.group == "all" else None
     staffing, agents_now = None, None
-    if finding.signal.name in ("volume", "frt"):
+    if finding.signal.name in ("volume", "frt") and not is_tag(finding.group):  # targets are per channel
         arrivals = next((f.value or 0.0 for f in findings if f.key == f"volume:{finding.group}"), 0.0)
         handling = handling_seconds(replies)
         target = _target(settings, finding, findings, now)
@@ -154,14 +156,27 @@ def _with_context(finding: Finding, findings: Sequence[Finding], replies: Sequen
     return replace(finding, driver=driver, staffing=staffing, agents_now=agents_now)
 
 
+def is_tag(group: str) -> bool:
+    return group.startswith("tag:")
+
+
+def group_words(group: str) -> str:
+    """A finding's group as a lead reads it: "chat", "tag shipping"."""
+    return f"tag {group.removeprefix('tag:')}" if is_tag(group) else group
+
+
 def _driver(finding: Finding, findings: Sequence[Finding]) -> str | None:
-    """The channel with the largest share of the change."""
-    parts = [f for f in findings if f.signal is finding.signal and f.group != "all"
-             and f.value is not None and f.verdict.usual is not None]
-    if not parts:
-        return None
-    worst = max(parts, key=lambda f: abs((f.value or 0) - (f.verdict.usual or 0)))
-    return worst.group
+    """The channel, and the tag, with the largest share of the change in the direction it went:
+    "chat · tag refund" (with a single channel, the tag is what tells the lead something)."""
+    direction = 1.0 if (finding.value or 0) >= (finding.verdict.usual or 0) else -1.0
+    named = []
+    for tags in (False, True):
+        parts = {f.group: direction * ((f.value or 0) - (f.verdict.usual or 0)) for f in findings
+                 if f.signal is finding.signal and f.group != "all" and is_tag(f.group) == tags
+                 and f.value is not None and f.verdict.usual is not None}
+        if parts and max(parts.values()) > 0:
+            named.append(group_words(max(parts, key=lambda g: (parts[g], g))))
+    return " · ".join(named) or None
 
 
 def _target(settings: Settings, finding: Finding, findings: Sequence[Finding], now: datetime) -> float | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.alerts.evaluate import Finding
+from bot.alerts.evaluate import Finding, group_words
 from bot.render.blocks import escape
 from bot.render.format import bounds, value
 from bot.text import duration
@@ -21,7 +21,7 @@ def column_of(finding: Finding) -> Column:
 
 
 def subject(finding: Finding) -> str:
-    where = "" if finding.group == "all" else f" on {escape(finding.group)}"
+    where = "" if finding.group == "all" else f" on {escape(group_words(finding.group))}"
     return f"{finding.signal.label[0].upper()}{finding.signal.label[1:]}{where}"
 
 

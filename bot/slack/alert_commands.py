@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.alerts.commands import AlertCommand, AlertsMute, AlertsOff, AlertsOn
+from bot.alerts.evaluate import is_tag
 from bot.render.alerts import ACK, MUTE_1H, MUTE_4H, TICKETS
 from bot.render.blocks import escape, message_blocks
 from bot.render.format import moment
@@ -101,9 +102,10 @@ def _incident(desk: Desk, value: str) -> incidents.OpenIncident | None:
 def _show_tickets(desk: Desk, body: dict[str, Any], incident: incidents.OpenIncident) -> None:
     """The alert's hour of tickets, those still waiting for a first reply first, privately."""
     group = incident.signal.split(":", 1)[1]
+    tag = group.removeprefix("tag:") if is_tag(group) else None
     with desk.sessions() as session:
         found = ticket_queries.tickets_between(session, incident.window_start, incident.window_end,
-                                               channel=None if group == "all" else group)
+                                               channel=None if group == "all" or tag else group, tag=tag)
     tz = desk.settings.zone
     lines = [f"• `{escape(t.key)}` · {moment(t.created_at, tz)} · {escape(t.channel)} · "
              + (f"first reply after {duration(t.first_response_seconds)}" if t.first_response_seconds is not None
