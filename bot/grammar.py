@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from metrics.catalog import METRICS, Compare, MetricQuery, find_metric
 from metrics.dimensions import Dimension, Filter
@@ -109,6 +109,22 @@ def parse_query(text: str, *, now: datetime, tz: ZoneInfo, week_start: int = 0) 
         raise QueryError(words[0], f"I don't know the metric `{words[0]}`.",
                          suggestion=_close(words[0], _metric_words()), example=EXAMPLE)
     return _Reader(words[1:], clock, metric.name).read()
+
+
+def split_zone(words: list[str]) -> tuple[str | None, list[str]]:
+    """A `tz:Europe/Berlin` word among a subscription's words, and the other words."""
+    zone, rest = None, []
+    for word in words:
+        if word.lower().startswith("tz:"):
+            zone = word[3:]
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise QueryError(word, f"`{zone}` is not a time zone I know; use an IANA name such as "
+                                       "`tz:Europe/Berlin` or `tz:America/New_York`.") from None
+        else:
+            rest.append(word)
+    return zone, rest
 
 
 def parse_filters(text: str, *, metric: str = "volume") -> tuple[Filter, ...]:

@@ -1,6 +1,6 @@
 """`/deskpulse alerts …`: switch a channel's anomaly alerts on or off, or mute them (pure).
 
-    alerts on [filters]      alerts off      alerts mute 2h [signal]      alerts
+    alerts on [filters] [tz:Zone]      alerts off      alerts mute 2h [signal]      alerts
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.alerts.evaluate import SIGNALS
-from bot.grammar import QueryError, parse_filters
+from bot.grammar import QueryError, parse_filters, split_zone
 
 SIGNAL_NAMES = tuple(s.name for s in SIGNALS)
 USAGE = ("`/deskpulse alerts on` pings this channel when first response time, volume, backlog, resolution "
-         "time, CSAT or SLA breaches are far from usual for the hour (add filters such as `channel:chat`); "
+         "time, CSAT or SLA breaches are far from usual for the hour (add filters such as `channel:chat`, and "
+         "`tz:America/New_York` to read the hours in another time zone); "
          "`/deskpulse alerts mute 2h [frt]` pauses them, `/deskpulse alerts off` stops them.")
 _DURATION = re.compile(r"^(\d{1,3})(m|min|h|d)$")
 
@@ -26,6 +27,7 @@ class AlertCommandError(ValueError):
 @dataclass(frozen=True)
 class AlertsOn:
     filters: str
+    timezone: str | None = None  # None: the workspace's; "this hour of the week" is read in it
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,15 @@ def parse_alert_command(text: str) -> AlertCommand:
     if first == "off":
         return AlertsOff()
     if first == "on":
-        filters = " ".join(words[1:])
         try:
+            zone, rest = split_zone(words[1:])
+            filters = " ".join(rest)
             parse_filters(filters)
         except QueryError as problem:
             hint = f" Did you mean `{problem.suggestion}`?" if problem.suggestion else ""
-            raise AlertCommandError(f"{problem.problem}{hint} Alerts take filters such as `channel:chat`.") from None
-        return AlertsOn(filters)
+            raise AlertCommandError(f"{problem.problem}{hint} Alerts take filters such as `channel:chat` "
+                                    "and a time zone such as `tz:America/New_York`.") from None
+        return AlertsOn(filters, zone)
     if first == "mute":
         return _mute(words[1:])
     raise AlertCommandError(f"I couldn't read `{words[0]}`. {USAGE}")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.grammar import WEEKDAYS, QueryError, parse_filters
+from bot.grammar import WEEKDAYS, QueryError, parse_filters, split_zone
 
 CADENCES = ("daily", "weekly")
 USAGE = ("`/deskpulse digest daily 09:00` posts yesterday's numbers here every morning; "
@@ -75,13 +74,10 @@ def parse_digest_command(text: str) -> DigestCommand:
     if not rest:
         raise DigestCommandError(f"Say at what time, e.g. `/deskpulse digest {first} 09:00`.")
     at_time = _time(rest.pop(0))
-    zone = None
-    kept = []
-    for word in rest:
-        if word.lower().startswith("tz:"):
-            zone = _zone(word[3:])
-        else:
-            kept.append(word)
+    try:
+        zone, kept = split_zone(rest)
+    except QueryError as problem:
+        raise DigestCommandError(problem.problem) from None
     filters = " ".join(kept)
     try:
         parse_filters(filters)
@@ -102,12 +98,3 @@ def _time(word: str) -> str:
     if hour > 23 or minute > 59:
         raise DigestCommandError(f"I couldn't read the time `{word}`: say `09:00`, `9am` or `17:30`.")
     return f"{hour:02d}:{minute:02d}"
-
-
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DigestCommandError(f"`{name}` is not a time zone I know; use an IANA name such as "
-                                 f"`tz:Europe/Berlin` or `tz:America/New_York`.") from None
-    return name

@@ -30,9 +30,11 @@ def alert_reply(desk: Desk, command: AlertCommand, *, channel_id: str, user_id: 
     now = desk.clock()
     if isinstance(command, AlertsOn):
         with unit_of_work(desk.sessions) as session:
-            subscriptions.save_alerts(session, AlertPlan(channel_id=channel_id, timezone=desk.settings.timezone,
+            subscriptions.save_alerts(session, AlertPlan(channel_id=channel_id,
+                                                         timezone=command.timezone or desk.settings.timezone,
                                                          filters=command.filters), created_by=user_id, now=now)
         only = f" (only `{escape(command.filters)}`)" if command.filters else ""
+        only += f" in {escape(command.timezone)} time" if command.timezone else ""
         return _message(f"<@{user_id}> switched alerts on for this channel{only}: deskpulse checks every 5 minutes "
                         "whether the last hour is far from usual for this hour of the week. deskpulse posts only "
                         "where it is a member: if it is not yet, `/invite @deskpulse`.", public=True)

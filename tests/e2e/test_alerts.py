@@ -185,7 +185,20 @@ def test_muted_alerts_stay_quiet_and_off_means_off(bot: RunningServer, slack: Sl
     assert the_alerter(bot).check(TEN + timedelta(hours=3)) == 0 and alerts_posted(slack) == []
 
 
+def test_alerts_read_the_hour_of_the_week_in_the_subscriptions_time_zone(
+        bot: RunningServer, slack: SlackStandIn) -> None:
+    said = readable(switched_on(bot, slack, "alerts on channel:chat tz:America/New_York"))
+    assert "for this channel (only `channel:chat`) in America/New_York time:" in said
+    with bot.sessions() as session:
+        plan = subscriptions.alert_plans(session, CHANNEL)[0]
+    assert (plan.timezone, plan.filters) == ("America/New_York", "channel:chat")
+    the_alerter(bot).check(TEN)
+    frt = readable(alert_about(slack, "Median first response"))  # 10:00 in Berlin is 04:00 in New York
+    assert "Tue 24 Nov 2026 03:00 → Tue 24 Nov 2026 04:00 (America/New_York, end excluded)" in frt
+
+
 @pytest.mark.parametrize("words, says", [
+    ("alerts on tz:Mars/Base", "`Mars/Base` is not a time zone I know"),
     ("alerts mute forever", "Say for how long"),
     ("alerts mute 2h speed", "Mute one of `volume`"),
     ("alerts on chanel:chat", "Did you mean `channel`?"),
