@@ -9,8 +9,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.runtime import Database, open_database
+from bot.settings import Settings
+from storage.db import make_engine, make_sessions
 from storage.ingest.adapters import ADAPTERS
+from storage.migrate import upgrade
 from tests.support.server import RunningServer, start_server
 from tests.support.signing import secret_for
 
@@ -77,6 +82,25 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 # every helpdesk's secret, as tests.support.signing.secret_for names it
 SECRETS = {adapter.secret_setting: secret_for(source) for source, adapter in ADAPTERS.items()}
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """deskpulse's database, migrated, as `serve` opens it."""
+    database = open_database(Settings(database_url=database_url))
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    """A migrated database's URL and sessions, for storage-level tests."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield database_url, make_sessions(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,7 @@ from sqlalchemy import func, select
 import bot.backfill
 from bot.backfill import ZendeskApi, backfill_zendesk, import_csv
 from bot.cli import cli
-from bot.runtime import Database, open_database
-from bot.settings import Settings
+from bot.runtime import Database
 from storage import tickets
 from storage.ingest.backfill.exports import ZENDESK
 from storage.tables import TicketEventRow
@@ -90,15 +88,6 @@ def test_a_bad_row_stops_the_import_at_its_line(run: Any, tmp_path: Path, monkey
     result = run("backfill", "csv", "zendesk", str(export), code=1)
     assert "export.csv: line 4: 'soon' is not a number; lines before 4 are imported" in result.output
     assert shown(run, "zendesk:2")["first_response_seconds"] == 300.0
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = open_database(Settings(database_url=database_url))
-    try:
-        yield database
-    finally:
-        database.close()
 
 
 def csv_of_the_api_story(tmp_path: Path) -> Path:

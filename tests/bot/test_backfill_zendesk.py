@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 
 from bot.backfill import BackfillError, ZendeskApi, backfill_zendesk, retry_delay
 from bot.cli import cli
-from bot.runtime import Database, open_database
-from bot.settings import Settings
+from bot.runtime import Database
 from metrics.model import Channel, Csat, Status
 from metrics.tickets import Ticket
 from storage import tickets
@@ -60,15 +59,6 @@ def zendesk() -> Iterator[ZendeskApiStandIn]:
         yield standin
     finally:
         standin.stop()
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = open_database(Settings(database_url=database_url))
-    try:
-        yield database
-    finally:
-        database.close()
 
 
 def run(db: Database, zendesk: ZendeskApiStandIn, waits: list[float] | None = None, **options: Any) -> Any:

@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.test_alerts import BERLIN, TEN, alert_about, alerts_posted, click, switched_on, the_alerter
+from tests.e2e.test_alerts import BERLIN, TEN, alert_about, alerts_posted, click, send, switched_on, the_alerter
 from tests.e2e.test_slack_commands import readable
 from tests.support.scenarios import Story
 from tests.support.server import RunningServer, start_server
-from tests.support.signing import deskpulse_request
 from tests.support.slack_standin import SlackStandIn
 from tests.support.slack_team import configure, standin_on
 
@@ -45,12 +44,7 @@ def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch)
         stories = [s for weeks in range(1, 5)
                    for s in hour_of_tickets(f"w{weeks}", nine - timedelta(weeks=weeks), usual)]
         stories += hour_of_tickets("today", nine, ["shipping"] * 26 + ["refund"] * 16)
-        events = [e for s in stories for e in s.events]
-        for i in range(0, len(events), 100):
-            body, headers = deskpulse_request({"version": 1, "events": events[i:i + 100]},
-                                              timestamp=int(TEN.timestamp()))
-            assert running.post("/webhooks/deskpulse", body, headers).status_code == 202
-        running.wait_processed(timeout=60)
+        send(running, stories)
         yield running
     finally:
         running.stop()

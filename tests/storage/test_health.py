@@ -6,13 +6,9 @@ Requests go through the real receiving pipeline, each at a chosen moment.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from bot.runtime import Database, open_database
-from bot.settings import Settings
+from bot.runtime import Database
 from storage import health, imports
 from storage.db import unit_of_work
 from storage.ingest.pipeline import Request, process_all, receive, split_endpoint, store
@@ -21,15 +17,6 @@ from tests.support.signing import signed_request
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRETS = {"zendesk": "zendesk-test-secret", "deskpulse": "deskpulse-test-secret"}
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = open_database(Settings(database_url=database_url))
-    try:
-        yield database
-    finally:
-        database.close()
 
 
 def zendesk_event(event_id: str, *, time: str = "2026-11-23T08:00:00Z") -> dict[str, object]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
@@ -22,8 +21,7 @@ from metrics.model import Channel, Priority, TicketEvent
 from metrics.tickets import fold_ticket
 from storage import rollups
 from storage import tickets as ticket_store
-from storage.db import make_engine, make_sessions, unit_of_work
-from storage.migrate import upgrade
+from storage.db import unit_of_work
 from storage.tables import (
     DailyMeasure,
     RollupDay,
@@ -94,14 +92,6 @@ def comparable(a: Answer) -> dict[str, Any]:
     oldest = None if a.oldest is None else (a.oldest.key, round(a.oldest.age_seconds, 3))
     return {"total": (a.total.figures, a.total.previous), "rows": rows, "tags": tags, "oldest": oldest,
             "grid": a.busiest_grid}
-
-
-@pytest.fixture
-def store(database_url: str) -> Any:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield database_url, make_sessions(engine)
-    engine.dispose()
 
 
 def _store(sessions: Any, events: list[TicketEvent]) -> None:

@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
@@ -21,8 +20,7 @@ from metrics.model import Channel, OrderPlaced, Person, TicketEvent
 from metrics.tickets import fold_ticket
 from storage import orders as order_store
 from storage import tickets as ticket_store
-from storage.db import make_engine, make_sessions, unit_of_work
-from storage.migrate import upgrade
+from storage.db import unit_of_work
 from storage.tables import OrderRow, TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag
 from tests.storage.test_metric_reads import comparable
 from tests.support.tickets import BERLIN, TicketStory
@@ -48,14 +46,6 @@ purchases = st.lists(st.tuples(
     st.sampled_from(["cleo@example.com", "NOAH@example.com", "mia@example.com", "ola@example.com"]),
     st.sampled_from([19.5, 80.0]),
 ), max_size=12)
-
-
-@pytest.fixture
-def store(database_url: str) -> Any:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield database_url, make_sessions(engine)
-    engine.dispose()
 
 
 def _ticket(index: int, plan: tuple[Any, ...]) -> list[TicketEvent]:
