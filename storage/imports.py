@@ -98,11 +98,11 @@ def save_page(session: Session, page: ImportedPage, *, coarse: bool = False) -> 
     ids = {e.event_id for e in fresh}
     new_events = len(ids - _stored_ids(session, page.source, sorted(ids)))
     delivery_id = _keep(session, page, events=new_events)
-    folded, failures = tickets.fold_with(session, fresh)
+    folded, failures, unseen = tickets.fold_with(session, fresh)
     if failures:
         key = min(failures)
         raise ImportFailed(f"{key}: {failures[key]!r}")
-    tickets.save_events_many(session, [(delivery_id, fresh)])
+    tickets.save_events_many(session, [(delivery_id, unseen)])
     tickets.store(session, folded)
     untouched = replaced - {e.ticket_key for e in fresh}
     if untouched:  # CSV facts went away, and no new fact made these tickets fold again

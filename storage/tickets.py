@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -56,15 +56,25 @@ def events_of(session: Session, key: str) -> list[TicketEvent]:
     return [event_from_json(data) for data in rows]
 
 
-def fold_with(session: Session, new_events: Sequence[TicketEvent]) -> tuple[list[Ticket], dict[str, Exception]]:
+class Fold(NamedTuple):
+    """Tickets folded from their stored facts plus new ones (see `fold_with`)."""
+
+    tickets: list[Ticket]
+    failures: dict[str, Exception]  # per ticket key, the error of a fold that failed
+    unseen: list[TicketEvent]  # the new facts that were neither stored nor earlier in the batch
+
+
+def fold_with(session: Session, new_events: Sequence[TicketEvent]) -> Fold:
     """Fold every ticket the new events touch, from its stored events plus the new ones.
 
-    Nothing is written, so callers can fold before taking SQLite's write lock. Returns
-    the folded tickets and, per ticket, the error of a fold that failed.
+    Nothing is written, so callers can fold before taking SQLite's write lock. The facts
+    it reports unseen are the only ones worth writing: helpdesks that send a whole
+    conversation with every update repeat most facts, and writing them again only to
+    have the insert skip them costs as much as the fold.
     """
     keys = sorted({e.ticket_key for e in new_events})
     if not keys:
-        return [], {}
+        return Fold([], {}, [])
     if is_postgres(session):
         # Two replicas folding one ticket at once would each miss the other's events;
         # locks are taken in key order so that they cannot deadlock.
@@ -77,23 +87,26 @@ def fold_with(session: Session, new_events: Sequence[TicketEvent]) -> tuple[list
         for key, data in session.execute(query):
             event = event_from_json(data)
             facts[key][(event.source, event.event_id)] = event
+    unseen = []
     for event in new_events:  # a fact already stored (or earlier in the batch) stays as it was
-        facts[event.ticket_key].setdefault((event.source, event.event_id), event)
+        known = facts[event.ticket_key]
+        if (event.source, event.event_id) not in known:
+            known[(event.source, event.event_id)] = event
+            unseen.append(event)
     folded, failures = [], {}
     for key, events in facts.items():
         try:
             folded.append(fold_ticket(events.values()))
         except Exception as exc:  # a bug in the fold must not block other tickets
             failures[key] = exc
-    return folded, failures
+    return Fold(folded, failures, unseen)
 
 
 def refresh(session: Session, keys: Iterable[str]) -> None:
     """Re-fold tickets from their stored events (after a change to the fold, say)."""
     keys = sorted(set(keys))
     stored = [event for key in keys for event in events_of(session, key)]
-    folded, _ = fold_with(session, stored)
-    store(session, folded)
+    store(session, fold_with(session, stored).tickets)
 
 
 def store(session: Session, folded: Sequence[Ticket]) -> None:

@@ -23,7 +23,7 @@ from storage.db import unit_of_work
 from storage.deliveries import DUPLICATE, FAILED, IGNORED, PROCESSED, NewDelivery
 from storage.ingest.adapters import get_adapter
 from storage.ingest.adapters.contract import AuthError, Delivery, HelpdeskAdapter, PayloadError
-from storage.ingest.strict_json import parse_json
+from storage.ingest.strict_json import parse_checked_json, parse_json
 from storage.tables import RawDelivery
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def _process(session: Session, ids: Sequence[int], *, now: datetime) -> ProcessR
     batch = _Batch(now=now)
     for row in deliveries.get_many(session, ids):
         _read_stored(session, row, batch)
-    folded, failures = tickets.fold_with(session, [e for _, events in batch.events for e in events])
+    folded, failures, unseen = tickets.fold_with(session, [e for _, events in batch.events for e in events])
     for delivery_id, events in batch.events:
         broken = {e.ticket_key for e in events} & failures.keys()
         if broken:
@@ -251,7 +251,9 @@ def _process(session: Session, ids: Sequence[int], *, now: datetime) -> ProcessR
             batch.outcome(delivery_id, FAILED, code="fold_error", detail=f"{key}: {failures[key]!r}"[:500])
         else:
             batch.outcome(delivery_id, PROCESSED, events=len(events) + len(batch.orders.get(delivery_id, ())))
-    tickets.save_events_many(session, batch.events)
+    new_facts = {id(e) for e in unseen}
+    tickets.save_events_many(session, [(delivery_id, [e for e in events if id(e) in new_facts])
+                                       for delivery_id, events in batch.events])
     orders.save_many(session, list(batch.orders.items()))
     deliveries.mark_many(session, batch.outcomes)
     tickets.store(session, folded)
@@ -264,7 +266,9 @@ def _read_stored(session: Session, row: RawDelivery, batch: _Batch) -> None:
     try:
         if adapter is None:
             raise PayloadError("unknown_helpdesk", f"no adapter for {row.source!r} any more")
-        delivery = Delivery(headers=row.headers, body=row.body, payload=parse_json(row.body), hint=row.hint,
+        # A delivery that never failed was parsed strictly when it was received.
+        parse = parse_json if row.error_code else parse_checked_json
+        delivery = Delivery(headers=row.headers, body=row.body, payload=parse(row.body), hint=row.hint,
                             received_at=row.received_at)
         events = adapter.to_events(delivery)
         key = row.idempotency_key or adapter.delivery_key(delivery) or body_key(row.source, row.body)

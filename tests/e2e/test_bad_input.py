@@ -97,6 +97,19 @@ def test_a_delivery_that_failed_is_processed_by_replay_after_a_fix(
         assert tickets.get(session, "deskpulse:1") is not None
 
 
+def test_replay_reads_a_refused_body_as_strictly_as_on_arrival(server: RunningServer) -> None:
+    """Processing trusts the arrival check only for deliveries that passed it."""
+    body, headers = deskpulse_request(None, raw=EVENT.replace(b'"type"', b'"id":"e2","type"'))
+    assert server.post("/webhooks/deskpulse", body, headers).status_code == 400
+    with server.sessions() as session:
+        deliveries.requeue_failed(session)
+        session.commit()
+    process_all(server.sessions, now=utc_now())
+    with server.sessions() as session:
+        assert session.execute(select(RawDelivery.fate, RawDelivery.error_code)).one() == ("failed", "duplicate_key")
+        assert tickets.get(session, "deskpulse:1") is None
+
+
 def test_health_check_fails_when_the_database_does_not_answer(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from tests.support.server import start_server
 

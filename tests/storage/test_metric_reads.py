@@ -97,7 +97,7 @@ def comparable(a: Answer) -> dict[str, Any]:
 def _store(sessions: Any, events: list[TicketEvent]) -> None:
     with unit_of_work(sessions) as session:
         ticket_store.save_events_many(session, [(None, events)])
-        folded, failures = ticket_store.fold_with(session, events)
+        folded, failures, _ = ticket_store.fold_with(session, events)
         assert not failures
         ticket_store.store(session, folded)
 

@@ -23,7 +23,7 @@ def test_tickets_folded_before_revision_0002_get_their_messages_and_spans(databa
     sessions = make_sessions(engine)
     with unit_of_work(sessions) as session:
         tickets.save_events_many(session, [(None, story.events)])
-        folded, _ = tickets.fold_with(session, story.events)
+        folded = tickets.fold_with(session, story.events).tickets
         tickets.store(session, folded)
     command.downgrade(alembic_config(database_url), "0001")  # as in the first release: no spans, no messages
     assert current_revision(database_url) == "0001"

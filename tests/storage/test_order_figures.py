@@ -79,7 +79,7 @@ def test_stored_conversions_and_retention_equal_the_reference(store: Any, plans:
         for table in (TicketTag, TicketMessage, TicketSpan, TicketRow, TicketEventRow, OrderRow):
             session.execute(delete(table))
         events = [e for h in histories for e in h]
-        folded, failures = ticket_store.fold_with(session, events)
+        folded, failures, _ = ticket_store.fold_with(session, events)
         assert not failures
         ticket_store.store(session, folded)
         order_store.save_many(session, [(None, placed), (None, placed[:2])])  # a re-delivery counts once

@@ -37,7 +37,7 @@ def sessions(database_url: str) -> Any:
 def _store(sessions: Any, events: list[TicketEvent]) -> None:
     with unit_of_work(sessions) as session:
         ticket_store.save_events_many(session, [(None, events)])
-        folded, _ = ticket_store.fold_with(session, events)
+        folded = ticket_store.fold_with(session, events).tickets
         ticket_store.store(session, folded)
 
 

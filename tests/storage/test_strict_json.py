@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storage.ingest.adapters.contract import PayloadError
-from storage.ingest.strict_json import parse_json
+from storage.ingest.strict_json import parse_checked_json, parse_json
 
 
 def test_a_byte_order_mark_is_tolerated_and_ids_stay_as_sent() -> None:
@@ -27,3 +27,27 @@ def test_what_a_webhook_receiver_must_refuse(raw: bytes, code: str) -> None:
 
 def test_sixty_four_levels_are_fine() -> None:
     assert parse_json(b"[" * 64 + b"]" * 64) is not None
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    """The depth check counts brackets first; text full of them must still be accepted."""
+    text = "[" * 200 + "{" * 200
+    assert parse_json(b'{"body": "%s", "list": [[1]]}' % text.encode()) == {"body": text, "list": [[1]]}
+
+
+def test_deep_nesting_is_found_among_many_shallow_brackets() -> None:
+    shallow = b",".join([b"[]"] * 100)
+    with pytest.raises(PayloadError) as caught:
+        parse_json(b"[" + shallow + b"," + b"[" * 70 + b"]" * 70 + b"]")
+    assert caught.value.code == "too_deep"
+
+
+def test_a_body_checked_on_arrival_reads_the_same_when_processed() -> None:
+    body = b'\xef\xbb\xbf{"id": "0042", "n": 12345678901234567890, "at": 1.5}'
+    assert parse_checked_json(body) == parse_json(body)
+
+
+def test_a_body_that_was_never_checked_still_gets_a_clear_error() -> None:
+    with pytest.raises(PayloadError) as caught:
+        parse_checked_json(b'{"a": ')
+    assert caught.value.code == "malformed_json"

@@ -135,6 +135,11 @@ def _parse_any_time(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(value, str):
+        if value[4:5] == "-":  # the usual ISO 8601 text parses as it is (3.11 reads "Z" and 7 digits)
+            try:
+                return _in_utc(datetime.fromisoformat(value))
+            except ValueError:
+                pass
         text = value.strip()
         if re.fullmatch(r"\d+(\.\d+)?", text):
             return _parse_any_time(float(text))
@@ -142,8 +147,14 @@ def _parse_any_time(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", text.replace(" UTC", "Z")))
         except ValueError:
             return None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return _in_utc(parsed)
     return None
+
+
+def _in_utc(parsed: datetime) -> datetime:
+    if parsed.tzinfo is UTC:
+        return parsed
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def event_time(value: Any, received_at: datetime) -> tuple[datetime, TimeSource, bool]:
