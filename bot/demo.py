@@ -37,6 +37,9 @@ TYPICAL_WAIT = {"email": 95.0, "chat": 2.5, "social": 35.0}
 BUY_AFTER = {"product-question": 0.35, "order-status": 0.15, "shipping": 0.12, "returns": 0.08}
 BUY_AFTER_OTHER = 0.05
 SHOP_ORDERS_PER_DAY = 45
+# The shop sold for a while before its support history starts: buyers of over a year ago who
+# do not come back lapse during the demo's weeks, so retention is what a real shop sees.
+SHOP_SOLD_BEFORE_DAYS = 400
 HOURLY_SHARE = [1, 1, 1, 1, 1, 2, 3, 6, 9, 11, 11, 10, 8, 8, 9, 9, 8, 6, 5, 4, 4, 3, 2, 1]
 
 
@@ -153,12 +156,13 @@ def _maybe_buys(life: _Life, created: datetime, *, tag: str, customer_id: str, n
         life.send(at, "order.placed", order=_order(rng, f"T{life.ticket_id}", at, customer_id, name))
 
 
-def demo_orders(*, end: datetime, days: int = 90, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """The shop's other orders, a delivery a day: regulars (the customers who also write to
-    support) and first-time buyers."""
+def demo_orders(*, end: datetime, days: int = 90, seed: int = 7,
+                sold_before: int = SHOP_SOLD_BEFORE_DAYS) -> Iterator[dict[str, Any]]:
+    """The shop's other orders, a delivery a day from `sold_before` days before the support
+    history: regulars (the customers who also write to support) and first-time buyers."""
     rng = random.Random(f"shop-{seed}")
-    first = end - timedelta(days=days)
-    for offset in range(days + 1):
+    first = end - timedelta(days=days + sold_before)
+    for offset in range(days + sold_before + 1):
         day_start = first + timedelta(days=offset)
         events = []
         for n in range(round(SHOP_ORDERS_PER_DAY * rng.uniform(0.7, 1.3))):

@@ -11,7 +11,8 @@ import pytest
 
 from bot.demo import DEMO_TIMEZONE, demo_history, demo_orders
 from metrics.model import Channel, Csat, Event, OrderPlaced, TicketEvent, customer_key
-from metrics.orders import Contact, Purchase, attribute
+from metrics.orders import LAPSE_DAYS, Contact, Purchase, attribute, retention
+from metrics.periods import Period
 from metrics.tickets import Ticket, fold_ticket
 from storage.ingest.adapters.contract import Delivery
 from storage.ingest.adapters.deskpulse import to_events
@@ -57,6 +58,16 @@ def test_product_questions_turn_into_sales_more_often_than_other_tickets(
     others = [t for t in live if "product-question" not in t.tags]
     assert 0.05 <= rate(live) <= 0.4
     assert rate(questions) > 2 * rate(others)
+
+
+def test_some_buyers_of_over_a_year_ago_lapse_so_retention_is_below_a_hundred(
+        history: tuple[list[Ticket], list[OrderPlaced]]) -> None:
+    _, bought = history
+    purchases = [Purchase(o.order_id, o.customer_key or "", o.placed_at) for o in bought]
+    last_month = Period(END - timedelta(days=30), END, "the last 30 days")
+    figures = retention(purchases, last_month, timedelta(days=LAPSE_DAYS))
+    assert figures["at_start"] > 1000 and figures["new"] > 0
+    assert 80 < (figures["rate"] or 0) < 100
 
 
 def test_the_same_seed_gives_the_same_history() -> None:
