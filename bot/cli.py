@@ -69,9 +69,10 @@ def serve(workers: int) -> None:
 
     settings = load_settings()
     service = build_service(settings)
-    # No access log, Server or Date headers: per-request work that helpdesks do not need.
+    # No access log, Server or Date headers, nor client addresses rewritten from proxy headers
+    # (deskpulse never uses a client's address): per-request work that helpdesks do not need.
     options = {"host": settings.host, "port": settings.port, "access_log": False, "log_level": "info",
-               "server_header": False, "date_header": False}
+               "server_header": False, "date_header": False, "proxy_headers": False}
     try:
         if workers == 1:
             uvicorn.run(service.app, **options)  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.tables import storable_json
+
 DEFAULT_DATABASE_URL = "sqlite:///deskpulse.db"
 
 
@@ -31,6 +33,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for a SQLite file or a PostgreSQL URL (postgresql+psycopg://...)."""
+    kwargs.setdefault("json_serializer", storable_json)  # what CleanJSON columns promise
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

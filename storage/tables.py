@@ -68,23 +68,25 @@ class CleanText(TypeDecorator[str]):
 
 
 class CleanJSON(TypeDecorator[Any]):
-    """JSON whose strings are cleaned like text columns (PostgreSQL refuses \\u0000 in JSON)."""
+    """JSON whose strings are cleaned like text columns (PostgreSQL refuses \\u0000 in JSON).
+
+    The cleaning happens where the value is serialised, once (`storable_json`, which
+    storage.db gives every engine as its JSON serialiser), not in a walk per bound value."""
 
     impl = JSON
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return _clean_json(value) if _needs_cleaning(value) else value
 
-
-def _needs_cleaning(value: Any) -> bool:
-    """One C-speed dump finds what the walk below would clean (far cheaper than walking
-    every event): NUL comes out escaped, lone surrogates as they are."""
+def storable_json(value: Any) -> str:
+    """JSON text with NUL and lone surrogates replaced: one C-speed dump finds them (NUL
+    comes out escaped, lone surrogates as they are), and only then is the value walked."""
     try:
         dumped = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        return True
-    return "\\u0000" in dumped or _SURROGATE.search(dumped) is not None
+        return json.dumps(_clean_json(value), ensure_ascii=False)
+    if "\\u0000" in dumped or _SURROGATE.search(dumped) is not None:
+        return json.dumps(_clean_json(value), ensure_ascii=False)
+    return dumped
 
 
 def _clean_json(value: Any) -> Any:
