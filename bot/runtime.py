@@ -58,6 +58,7 @@ class Processor:
         self._stop: Any = None
         self._worker: Any = None
         self._watching = threading.Event()
+        self._lock = threading.Lock()  # no restart can slip in after stop()
 
     def start(self) -> None:
         self._launch()
@@ -76,12 +77,15 @@ class Processor:
 
     def _watch(self) -> None:
         while not self._watching.wait(2.0):
-            if not self._worker.is_alive() and not self._stop.is_set():
+            with self._lock:
+                if self._watching.is_set() or self._worker.is_alive() or self._stop.is_set():
+                    continue
                 logging.getLogger(__name__).error("the delivery processor died; starting it again")
                 self._launch()
 
     def stop(self) -> None:
-        self._watching.set()
+        with self._lock:
+            self._watching.set()
         self._stop.set()
         self._worker.join(15)
 
@@ -89,6 +93,11 @@ class Processor:
 def _processor_process(database_url: str, stop: Any) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through `stop`
+    # ...or, if it is gone without a word (killed), we stop too rather than run on orphaned.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), stop.set()), name="deskpulse-parent-watch",
+                         daemon=True).start()
     # Answering helpdesks is urgent, processing is not: under a burst, let the server go first.
     os.nice(10)
     engine = make_engine(database_url)
@@ -107,8 +116,14 @@ class Service:
     app: ASGIApp
     disconnect_slack: Callable[[], None] | None = None
     scheduler: BackgroundScheduler | None = None
+    stopped: bool = False
 
     def stop(self) -> None:
+        """Stop everything once; `serve` calls it when the server shuts down (uvicorn then ends
+        the process by the signal that stopped it, so nothing after `uvicorn.run` would run)."""
+        if self.stopped:
+            return
+        self.stopped = True
         if self.scheduler is not None and self.scheduler.running:
             # wait for a running job: disposing the engine under it would strand its connection
             self.scheduler.shutdown(wait=True)
@@ -133,7 +148,11 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now
     database = open_database(settings)
     worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
     worker.start()
-    service = Service(database=database, processor=worker, app=build_web(settings, database, clock=clock))
+    def stop_service() -> None:
+        service.stop()
+
+    service = Service(database=database, processor=worker,
+                      app=build_web(settings, database, clock=clock, on_shutdown=stop_service))
     service.scheduler = start_scheduler(settings, database.sessions, clock)
     if settings.socket_mode:
         slack = build_slack_app(settings, database.sessions, clock, socket_mode=True)
