@@ -25,6 +25,10 @@ from bot.slack.webapi import web_client
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# How often the Socket Mode client pings Slack and checks its connection. slack_sdk's built-in client
+# notices a connection cut without a closing handshake only by these checks (after about four of
+# them), spinning a core meanwhile; Bolt's default of 10 s left deskpulse deaf for a minute.
+SOCKET_MODE_CHECK_SECONDS = 2.0
 
 
 def build_slack_app(settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime], *,
@@ -80,7 +84,7 @@ def start_socket_mode(app: App, app_token: str) -> Callable[[], None]:
     the webhooks are served meanwhile; returns how to disconnect."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    handler = SocketModeHandler(app, app_token)
+    handler = SocketModeHandler(app, app_token, ping_interval=SOCKET_MODE_CHECK_SECONDS)
     stopped = threading.Event()
 
     def connect() -> None:
@@ -88,7 +92,11 @@ def start_socket_mode(app: App, app_token: str) -> Callable[[], None]:
         while not stopped.is_set():
             try:
                 handler.connect()
-                log.info("Slack: connected over Socket Mode")
+                if handler.client.is_connected():
+                    log.info("Slack: connected over Socket Mode")
+                else:  # the WebSocket refused: the client's own checks open a new one
+                    log.warning("Slack: the Socket Mode connection failed; trying again in %.0f s",
+                                SOCKET_MODE_CHECK_SECONDS)
                 return
             except Exception as exc:
                 log.warning("Slack: Socket Mode connection failed (%s); trying again in %.0f s", exc, wait)

@@ -40,19 +40,24 @@ def slack() -> Iterator[SlackStandIn]:
     standin.stop()
 
 
-def _serve(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> RunningServer:
+def serve_the_team(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch, *,
+           signing_secret: str | None = SIGNING_SECRET) -> RunningServer:
+    """deskpulse serve for the team; without a signing secret it can only be reached over Socket Mode."""
     for name, value in {"DATABASE_URL": database_url, "DESKPULSE_TIMEZONE": "Europe/Berlin",
                         "DESKPULSE_WEBHOOK_SECRET": "deskpulse-test-secret", "SLACK_BOT_TOKEN": "xoxb-test",
-                        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+                        "SLACK_SIGNING_SECRET": signing_secret, "SLACK_API_URL": slack.api_url,
                         "DESKPULSE_AGENT_METRICS_CHANNELS": LEADS_CHANNEL,
                         "DESKPULSE_AGENT_METRICS_USERGROUPS": LEADS_GROUP}.items():
-        monkeypatch.setenv(name, value)
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     return start_server(clock=lambda: NOW)
 
 
 @pytest.fixture
 def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    running = _serve(database_url, slack, monkeypatch)
+    running = serve_the_team(database_url, slack, monkeypatch)
     try:
         yield running
     finally:
@@ -61,6 +66,11 @@ def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def team(bot: RunningServer) -> RunningServer:
+    send_the_two_weeks(bot)
+    return bot
+
+
+def send_the_two_weeks(bot: RunningServer) -> None:
     """The two weeks of the module docstring, sent as signed deskpulse-format webhooks."""
     mon, tue, wed = (datetime(2026, 11, d, 9, 0, tzinfo=BERLIN) for d in (16, 17, 18))
     week_before = datetime(2026, 11, 10, 11, 0, tzinfo=BERLIN)
@@ -77,7 +87,6 @@ def team(bot: RunningServer) -> RunningServer:
         body, headers = deskpulse_request(story.body(), timestamp=int(NOW.timestamp()))
         assert bot.post("/webhooks/deskpulse", body, headers).status_code == 202
     bot.wait_processed()
-    return bot
 
 
 def signed(body: str, *, secret: str = SIGNING_SECRET, at: float | None = None) -> dict[str, str]:
@@ -296,20 +305,3 @@ def test_app_home_without_data_says_how_to_start(bot: RunningServer, slack: Slac
     _open_home(bot)
     view = slack.wait_for_call("views.publish").args["view"]
     assert "No tickets yet" in readable(json.loads(view) if isinstance(view, str) else view)
-
-
-def test_socket_mode_connects_out_with_the_app_token(sqlite_url: str, slack: SlackStandIn,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test")
-    slack.failures["apps.connections.open"] = ["invalid_auth"]  # the first try fails: deskpulse tries again
-    running = _serve(sqlite_url, slack, monkeypatch)
-    try:
-        first = slack.wait_for_call("apps.connections.open")
-        assert first.token == "xapp-test"
-        assert httpx.get(running.base_url + "/healthz").status_code == 200  # served while Slack is unreachable
-        deadline = time.monotonic() + 10
-        while len(slack.calls_to("apps.connections.open")) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(slack.calls_to("apps.connections.open")) >= 2
-    finally:
-        running.stop()

@@ -41,6 +41,7 @@ class SlackStandIn:
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages posted, in order
     answers_lost: dict[str, int] = field(default_factory=dict)  # method -> calls carried out, then answered 500
     clock: Callable[[], float] = time.time  # message timestamps (tests that fake the time set it)
+    socket_url: Callable[[], str] | None = None  # apps.connections.open's URLs (tests/support/socket_mode_standin.py)
     _urls: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -171,6 +172,7 @@ def start_slack_standin() -> SlackStandIn:
         def _web_api(self, method: str, args: dict[str, Any]) -> None:
             auth = self.headers.get("authorization") or ""
             token = auth.removeprefix("Bearer ") if auth else args.get("token")
+            header_token = auth.removeprefix("Bearer ") or None
             standin.record(call=Call(method, args, token))
             if standin.rate_limits.get(method, 0) > 0:
                 standin.rate_limits[method] -= 1
@@ -178,7 +180,7 @@ def start_slack_standin() -> SlackStandIn:
                 return
             if standin.answers_lost.get(method, 0) > 0:  # Slack did it, but the answer never arrives intact
                 standin.answers_lost[method] -= 1
-                web_api_answer(standin, method, args)
+                web_api_answer(standin, method, args, header_token)
                 self._send(500, {"ok": False, "error": "internal_error"})
                 return
             queued = standin.failures.get(method)
@@ -189,7 +191,7 @@ def start_slack_standin() -> SlackStandIn:
                 else:
                     self._send(200, {"ok": False, "error": error})
                 return
-            self._send(200, web_api_answer(standin, method, args))
+            self._send(200, web_api_answer(standin, method, args, header_token))
 
         def _send(self, status: int, body: dict[str, Any], *, raw: str | None = None,
                   headers: dict[str, str] | None = None) -> None:
@@ -209,7 +211,15 @@ def start_slack_standin() -> SlackStandIn:
     return standin
 
 
-def web_api_answer(standin: SlackStandIn, method: str, args: dict[str, Any]) -> dict[str, Any]:
+def web_api_answer(standin: SlackStandIn, method: str, args: dict[str, Any],
+                   header_token: str | None = None) -> dict[str, Any]:
+    if method == "apps.connections.open" and standin.socket_url is not None:
+        # an app-level token, and only in the Authorization header (api.slack.com/methods/apps.connections.open)
+        if not header_token:
+            return {"ok": False, "error": "not_authed"}
+        if not header_token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": standin.socket_url()}
     if method == "auth.test":
         return {"ok": True, "user_id": BOT_USER, "bot_id": "BDESKPULSE", "team_id": "T1", "team": "Shop"}
     if method == "chat.postMessage":
