@@ -37,8 +37,8 @@ PERIODS = ["yesterday", "last week", "last month", "last quarter", "last year"]
 def questions(periods: list[str], breakdown: bool) -> list[str]:
     asked = [f"{name} {period}" for name in METRICS for period in periods]
     if breakdown:
-        asked += [f"{name} {period} by channel" for name in METRICS for period in periods
-                  if name not in ("agents", "tags", "level")]
+        asked += [f"{name} {period} by channel" for name, metric in METRICS.items() for period in periods
+                  if name not in ("agents", "tags", "level") and not metric.of_customers]
     return asked
 
 

@@ -169,13 +169,18 @@ class BusinessCalendar:
 
     def business_seconds_many(self, starts: Sequence[float], ends: Sequence[float]) -> list[float]:
         """`business_seconds` for pairs of POSIX timestamps, all at once (the same numbers)."""
+        return self.business_seconds_array(starts, ends).tolist()  # type: ignore[no-any-return]
+
+    def business_seconds_array(self, starts: Sequence[float] | np.ndarray,
+                               ends: Sequence[float] | np.ndarray) -> np.ndarray:
+        """`business_seconds_many` as an array (a year of measurements never becomes a list)."""
         begin, finish = np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
         if self.always_open:
             seconds = finish - begin
         else:
             clock = _clock(self)
             seconds = np.maximum(0.0, clock.at_many(finish) - clock.at_many(begin))
-        return np.where(finish <= begin, 0.0, seconds).tolist()  # type: ignore[no-any-return]
+        return np.where(finish <= begin, 0.0, seconds)
 
     @property
     def always_open(self) -> bool:

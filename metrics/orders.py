@@ -63,12 +63,16 @@ def attribute(contacts: Iterable[Contact], purchases: Iterable[Purchase],
 def conversion_figures(tickets: Sequence[str], converted: Mapping[str, Sequence[Purchase]]) -> Figures:
     """`tickets`: the keys of the tickets created in the period (each once); `converted`: from
     `attribute`. Sales are added up only when every converting order is in one currency."""
-    won = [converted[t] for t in tickets if t in converted]
+    return conversion_tally(len(tickets), [converted[t] for t in tickets if t in converted])
+
+
+def conversion_tally(tickets: int, won: Sequence[Sequence[Purchase]]) -> Figures:
+    """`conversion_figures` from the number of tickets and the purchases of each converted one."""
     orders = [p for purchases in won for p in purchases]
     currencies = {p.currency for p in orders}
     sales = sum(p.total or 0.0 for p in orders) if orders and len(currencies) == 1 else None
-    return {"converted": float(len(won)), "tickets": float(len(tickets)),
-            "rate": 100.0 * len(won) / len(tickets) if tickets else None,
+    return {"converted": float(len(won)), "tickets": float(tickets),
+            "rate": 100.0 * len(won) / tickets if tickets else None,
             "orders": float(len(orders)), "sales": sales}
 
 

@@ -33,8 +33,13 @@ SCORE_SCALE = "1_5"  # only ratings given on a 1-5 scale have an average score
 
 def csat_figures(ratings: Sequence[tuple[Csat, float | None]]) -> Figures:
     """From each rating's verdict and its 1-5 score (None on other scales)."""
-    good = sum(verdict is Csat.GOOD for verdict, _ in ratings)
-    bad = sum(verdict is Csat.BAD for verdict, _ in ratings)
-    return {"score": 100.0 * good / len(ratings) if ratings else None, "ratings": float(len(ratings)),
-            "satisfied": float(good), "neutral": float(len(ratings) - good - bad), "unsatisfied": float(bad),
-            "average": mean([score for _, score in ratings if score is not None])}
+    return csat_tally(len(ratings), good=sum(verdict is Csat.GOOD for verdict, _ in ratings),
+                      bad=sum(verdict is Csat.BAD for verdict, _ in ratings),
+                      scores=[score for _, score in ratings if score is not None])
+
+
+def csat_tally(ratings: int, *, good: int, bad: int, scores: Sequence[float]) -> Figures:
+    """From the number of ratings, how many were good and bad, and the 1-5 scores among them."""
+    return {"score": 100.0 * good / ratings if ratings else None, "ratings": float(ratings),
+            "satisfied": float(good), "neutral": float(ratings - good - bad), "unsatisfied": float(bad),
+            "average": mean(scores)}

@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from metrics.durations import parse_duration
 from metrics.model import Channel, Priority
 from metrics.periods import Period
@@ -87,21 +89,27 @@ def sla_figures(tickets: Sequence[SlaTicket], targets: SlaTargets, *, now: datet
                 calendar: BusinessCalendar | None = None) -> Figures:
     """Met, breached and pending first-response targets of the given inbound tickets: a ticket
     still waiting counts as pending until its target passes, then as breached."""
-    starts = [t.created_at for t in tickets]
-    ends = [t.first_response_at if t.first_response_at is not None else now.timestamp() for t in tickets]
-    waits = calendar.business_seconds_many(starts, ends) if calendar is not None else \
-        [max(0.0, end - start) for start, end in zip(starts, ends, strict=True)]
-    met = breached = pending = 0
-    for t, waited in zip(tickets, waits, strict=True):
-        target = targets.target(t.channel, t.priority)
-        if target is None:
-            continue
-        if waited <= target and t.first_response_at is None:
-            pending += 1
-        elif waited <= target:
-            met += 1
-        else:
-            breached += 1
+    goals = [targets.target(t.channel, t.priority) for t in tickets]
+    return sla_tally(np.array([t.created_at for t in tickets], dtype=float),
+                     np.array([np.nan if t.first_response_at is None else t.first_response_at for t in tickets],
+                              dtype=float),
+                     np.array([np.nan if goal is None else goal for goal in goals], dtype=float),
+                     now=now, calendar=calendar)
+
+
+def sla_tally(created: np.ndarray, answered: np.ndarray, goals: np.ndarray, *, now: datetime,
+              calendar: BusinessCalendar | None = None) -> Figures:
+    """`sla_figures` over arrays, a ticket per position: POSIX moments of creation and of the
+    first response (NaN: none yet), and each ticket's target in seconds (NaN: no target)."""
+    waiting = np.isnan(answered)
+    ends = np.where(waiting, now.timestamp(), answered)
+    waits = calendar.business_seconds_array(created, ends) if calendar is not None else \
+        np.maximum(0.0, ends - created)
+    targeted = ~np.isnan(goals)
+    within = targeted & (waits <= np.where(targeted, goals, 0.0))
+    pending = int(np.count_nonzero(within & waiting))
+    met = int(np.count_nonzero(within & ~waiting))
+    breached = int(np.count_nonzero(targeted & ~within))
     decided = met + breached
     return {"attainment": 100.0 * met / decided if decided else None, "met": float(met),
             "breached": float(breached), "pending": float(pending)}

@@ -20,6 +20,9 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     """Nearest rank: the smallest value with at least `share` of all values at or below it."""
     if not values:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
-    return ordered[rank - 1]
+    return sorted(values)[rank(len(values), share) - 1]
+
+
+def rank(count: int, share: float) -> int:
+    """The nearest rank (1-based) of the `share` percentile among `count` values."""
+    return max(1, math.ceil(share * count))

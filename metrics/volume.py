@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+import numpy as np
+
 from metrics.model import Role
 from metrics.periods import Period
 from metrics.tickets import Ticket
@@ -77,6 +79,18 @@ def peak_grid(created: Iterable[datetime], tz: tzinfo) -> list[list[int]]:
     for moment in created:
         local = moment.astimezone(tz)
         grid[local.weekday()][local.hour] += 1
+    return grid
+
+
+def peak_grid_of_moments(moments: np.ndarray, tz: tzinfo) -> list[list[int]]:
+    """`peak_grid` of POSIX moments: counted per UTC quarter hour first (every zone's offset is
+    a whole number of quarter hours, so a quarter hour lies within one local hour), then each
+    quarter hour placed in its local weekday and hour once."""
+    grid = [[0] * 24 for _ in range(7)]
+    quarters, counts = np.unique(np.floor(np.asarray(moments, dtype=float) / 900.0), return_counts=True)
+    for quarter, n in zip(quarters.tolist(), counts.tolist(), strict=True):
+        local = datetime.fromtimestamp(quarter * 900.0, tz)
+        grid[local.weekday()][local.hour] += n
     return grid
 
 

@@ -8,7 +8,6 @@ business time) is metrics/'s own, so this path and the in-memory reference give 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +20,9 @@ from metrics.catalog import Context, Metric
 from metrics.dimensions import NONE, Dimension, Filter, SegmentRule, Segments
 from metrics.periods import Period
 from metrics.tags import TagReport, tag_report
-from metrics.volume import OldestTicket, age_seconds, peak_grid
+from metrics.volume import OldestTicket, age_seconds, peak_grid_of_moments
 from storage import metric_figures
-from storage.metric_figures import TAGS, has_tag, open_at, within
+from storage.metric_figures import TAGS, has_tag, open_at
 from storage.metric_figures import TICKETS as T
 
 Figures = dict[str, float | None]
@@ -53,6 +52,7 @@ class StoredSource:
         self.filter_list = list(filters)
         self.filters = [_matches(f, context.segments) for f in filters]
         self.conditions = [T.c.removed.is_(None), *self.filters]
+        self._agents: dict[tuple[datetime, datetime], dict[str, Figures]] = {}
 
     # --- catalog.Source ------------------------------------------------------------------
 
@@ -60,7 +60,11 @@ class StoredSource:
         return metric_figures.FIGURES[metric.name](self, period, by)
 
     def agents(self, period: Period) -> dict[str, Figures]:
-        return metric_figures.agents(self, period)
+        """Asked twice per period (the team's line and the agents' rows): read once."""
+        moments = (period.start, period.end)
+        if moments not in self._agents:
+            self._agents[moments] = metric_figures.agents(self, period)
+        return self._agents[moments]
 
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The name the helpdesk last gave each agent id on an assigned ticket."""
@@ -73,14 +77,12 @@ class StoredSource:
         return names
 
     def tag_report(self, period: Period, previous: Period) -> TagReport:
-        now, before = self._tag_counts(period), self._tag_counts(previous)
-        created = self.count(T, within(T.c.created_at, period))
+        now, before = metric_figures.tag_counts(self, period), metric_figures.tag_counts(self, previous)
+        created = len(metric_figures.created_moments(self, period))
         return tag_report(now, before, created, self._tags_seen_before(now, period.start))
 
     def peak_hours(self, period: Period) -> list[list[int]]:
-        created = self.session.scalars(select(T.c.created_at).where(*within(T.c.created_at, period),
-                                                                    *self.conditions))
-        return peak_grid(created, period.tz)
+        return peak_grid_of_moments(metric_figures.created_moments(self, period), period.tz)
 
     def oldest_open(self, at: datetime) -> OldestTicket | None:
         row = self.session.execute(
@@ -130,11 +132,6 @@ class StoredSource:
             return [Grouping(name=name, where=(cond,)) for name, cond in segments.items()] + \
                 [Grouping(name=NONE, where=outside)]
         return [Grouping(_COLUMN[by])]
-
-    def _tag_counts(self, period: Period) -> Counter[str]:
-        query = (select(TAGS.c.tag, func.count()).select_from(TAGS.join(T, T.c.key == TAGS.c.ticket_key))
-                 .where(*within(T.c.created_at, period), *self.conditions).group_by(TAGS.c.tag))
-        return Counter({tag: n for tag, n in self.session.execute(query)})
 
     def _tags_seen_before(self, tags: Iterable[str], moment: datetime) -> set[str]:
         """Which of `tags` a ticket created before `moment` carried (any ticket, filters or not)."""

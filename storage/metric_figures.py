@@ -3,7 +3,6 @@ metric's own arithmetic in metrics/ (docs/metrics.md names the moment each is at
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -28,8 +27,8 @@ from metrics.model import Csat, Role
 from metrics.outcomes import outcome_figures
 from metrics.periods import Period
 from metrics.response_times import duration_figures, resolution_figures
-from metrics.satisfaction import csat_figures
-from metrics.sla import SlaTicket, sla_figures
+from metrics.satisfaction import csat_figures, csat_tally
+from metrics.sla import sla_tally
 from metrics.volume import age_seconds, backlog_by_age
 from storage import order_figures, rollups
 from storage.rollups import Measured
@@ -77,21 +76,27 @@ def measured(source: StoredSource, name: str, period: Period, by: Dimension | No
         found = _measured_raw(source, measure, period, by, with_dims)
     width = len(measure.values(source.dialect))
     for key in _groups(by):
-        found.setdefault(key, Measured(np.empty((0, width)), [] if with_dims else None))
+        found.setdefault(key, Measured(np.empty((0, width)), [] if with_dims else None,
+                                       np.empty(0, dtype=np.intp) if with_dims else None))
     return found
 
 
 def _measured_raw(source: StoredSource, measure: rollups.Measure, period: Period, by: Dimension | None,
                   with_dims: bool) -> dict[str, Measured]:
     values = measure.values(source.dialect)
-    dims = list(rollups.DIMS) if with_dims else []
+    dims = measure.dims if with_dims else []
     rows: dict[str, list[Any]] = defaultdict(list)
     columns = [*dims, *values] or [literal(1)]  # a count needs a row per measurement, not a number
     for key, row in source.rows(by, columns, measure.table, [*measure.where, *within(measure.moment, period)]):
         rows[key].append(row)
-    return {key: Measured(rollups.matrix([r[len(dims):] for r in found], len(values)),
-                          [tuple(r[:len(dims)]) for r in found] if with_dims else None)
-            for key, found in rows.items()}
+    measured = {}
+    for key, found in rows.items():
+        numbered: dict[tuple[Any, ...], int] = {}
+        codes = [numbered.setdefault(tuple(r[:len(dims)]), len(numbered)) for r in found] if with_dims else None
+        measured[key] = Measured(rollups.matrix([r[len(dims):] for r in found], len(values)),
+                                 list(numbered) if with_dims else None,
+                                 np.array(codes, dtype=np.intp) if codes is not None else None)
+    return measured
 
 
 def _groups(by: Dimension | None) -> set[str]:
@@ -158,10 +163,12 @@ def resolution_time(source: StoredSource, period: Period, by: Dimension | None) 
 
 def csat(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     figures = {}
+    good, bad = rollups.VERDICTS.index(Csat.GOOD), rollups.VERDICTS.index(Csat.BAD)
     for key, found in measured(source, "csat", period, by).items():
-        ratings = [(rollups.VERDICTS[int(verdict)], None if math.isnan(score) else score)
-                   for verdict, score in found.values.tolist()]
-        figures[key] = csat_figures(ratings)
+        verdicts, scores = found.values[:, 0], found.values[:, 1]
+        figures[key] = csat_tally(found.count, good=int(np.count_nonzero(verdicts == good)),
+                                  bad=int(np.count_nonzero(verdicts == bad)),
+                                  scores=scores[~np.isnan(scores)].tolist())
     return figures
 
 
@@ -180,9 +187,12 @@ def sla(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     context = source.context
     figures = {}
     for key, found in measured(source, "sla", period, by, with_dims=True).items():
-        inbound = [SlaTicket(dims[0], dims[1], created, None if math.isnan(answered) else answered)
-                   for dims, (created, answered) in zip(found.dims or [], found.values.tolist(), strict=True)]
-        figures[key] = sla_figures(inbound, context.sla, now=context.now, calendar=context.calendar)
+        # a target per distinct channel and priority, then per ticket
+        goals = np.array([np.nan if (goal := context.sla.target(d[0], d[1])) is None else goal
+                          for d in found.dims or []], dtype=float)
+        figures[key] = sla_tally(found.values[:, 0], found.values[:, 1],
+                                 goals[found.codes],
+                                 now=context.now, calendar=context.calendar)
     return figures
 
 
@@ -213,12 +223,29 @@ def team_line(source: StoredSource, period: Period, by: Dimension | None) -> Gro
     """The team's line of the agents table (agents has rows of its own, never a breakdown)."""
     conversations = source.count(M, [M.c.role == Role.AGENT.value, *within(M.c.at, period)], distinct_tickets=True)
     median = first_response_time(source, period, None)["all"]["median"]
-    return {"all": team(agents(source, period), conversations, median)}
+    return {"all": team(source.agents(period), conversations, median)}
 
 
 def tags(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    tagged = source.count(T, [*within(T.c.created_at, period), has_tag()])
-    return {"all": {"tickets": float(tagged), "share": None}}
+    """Tickets created in the period that carry a tag (each tagged ticket has one flagged tag row)."""
+    tagged = measured(source, "tagged", period, None)["all"]
+    return {"all": {"tickets": float(tagged.values[:, 0].sum()) if tagged.count else 0.0, "share": None}}
+
+
+def tag_counts(source: StoredSource, period: Period) -> dict[str, int]:
+    """Tickets created in the period under each tag they carry."""
+    found = measured(source, "tagged", period, None, with_dims=True)["all"]
+    per_dims = np.bincount(found.codes, minlength=len(found.dims or [])) if found.count else []
+    counts: dict[str, int] = defaultdict(int)
+    for dims, n in zip(found.dims or [], per_dims, strict=False):
+        if n:
+            counts[str(dims[-1])] += int(n)
+    return dict(counts)
+
+
+def created_moments(source: StoredSource, period: Period) -> np.ndarray:
+    """POSIX moments at which the period's tickets were created."""
+    return measured(source, "new", period, None)["all"].values[:, 0]
 
 
 def level(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
@@ -230,14 +257,17 @@ def level(source: StoredSource, period: Period, by: Dimension | None) -> Grouped
 
 
 def peak(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    news: dict[str, Figures] = {key: {"new": 0.0} for key in _groups(by)}
-    for key, (n,) in source.rows(by, [func.count()], T, within(T.c.created_at, period), aggregate=[]):
-        news[key] = {"new": float(n)}
-    return news
+    return {key: {"new": float(found.count)} for key, found in measured(source, "new", period, by).items()}
+
+
+def conversions(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
+    """storage.order_figures.conversions, with the period's new tickets counted from the daily measures."""
+    created = {key: found.count for key, found in measured(source, "new", period, by).items()}
+    return order_figures.conversions(source, period, by, {key: n for key, n in created.items() if n or by is None})
 
 
 FIGURES: dict[str, Callable[[StoredSource, Period, Dimension | None], Grouped]] = {
     "volume": volume, "backlog": backlog, "frt": first_response_time, "response": response_time,
     "resolution": resolution_time, "csat": csat, "outcomes": outcomes, "sla": sla, "agents": team_line, "tags": tags,
-    "level": level, "peak": peak, "conversions": order_figures.conversions, "retention": order_figures.retention,
+    "level": level, "peak": peak, "conversions": conversions, "retention": order_figures.retention,
 }

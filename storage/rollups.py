@@ -10,6 +10,7 @@ rebuilt them, so an answer is the same either way (tests/storage/test_metric_rea
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, Float, FromClause, Integer, case, cast, delete, extract, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from metrics.dimensions import NONE, Dimension, Filter
@@ -26,9 +29,19 @@ from metrics.periods import Period
 from metrics.satisfaction import SCORE_SCALE
 from metrics.tickets import Ticket
 from storage.db import unit_of_work
-from storage.tables import DailyMeasure, RollupDay, StaleDay, TicketMessage, TicketRow, TicketSpan
+from storage.tables import (
+    DailyMeasure,
+    MeasureDims,
+    RollupDay,
+    StaleDay,
+    TicketMessage,
+    TicketRow,
+    TicketSpan,
+    TicketTag,
+)
 
 T, M, S = TicketRow.__table__, TicketMessage.__table__, TicketSpan.__table__
+TAGGED = TicketTag.__table__.alias("tagged")  # aliased: tag filters look the ticket's tags up themselves
 
 # The ticket attributes every measurement carries; filters and breakdowns on them need no tickets.
 DIMS = (T.c.channel, T.c.priority, T.c.group_name, T.c.assignee_id, T.c.assignee_name, T.c.source)
@@ -56,6 +69,11 @@ class Measure:
     moment: ColumnElement[datetime]
     where: tuple[ColumnElement[bool], ...]
     values: Callable[[str], list[ColumnElement[Any]]]  # per dialect
+    extra: tuple[ColumnElement[Any], ...] = ()  # attributes kept after DIMS (a tag), for the metric only
+
+    @property
+    def dims(self) -> list[ColumnElement[Any]]:
+        return [*DIMS, *self.extra]
 
 
 def _previous_span(column: str, *, reopen: bool = False) -> ColumnElement[datetime]:
@@ -73,8 +91,13 @@ def _measures() -> dict[str, Measure]:
     verdict = case(*((T.c.csat == v.value, i) for i, v in enumerate(VERDICTS)))
     score = case((T.c.csat_scale == SCORE_SCALE, T.c.csat_score), else_=None)
     automated = (T.c.agent_replies == 0) & (T.c.bot_replies > 0)
+    other = TAGGED.alias("other_tag")
+    first_tag = select(func.min(other.c.tag)).where(other.c.ticket_key == TAGGED.c.ticket_key).scalar_subquery()
     found = [
-        Measure("new", T, T.c.created_at, (), lambda d: []),
+        Measure("new", T, T.c.created_at, (), lambda d: [epoch(d, T.c.created_at)]),
+        # each tag of a ticket created that day; the flag marks one per ticket (tagged tickets)
+        Measure("tagged", TAGGED, T.c.created_at, (), lambda d: [_flag(TAGGED.c.tag == first_tag)],
+                extra=(TAGGED.c.tag,)),
         Measure("incoming", M, M.c.at, (customer,), lambda d: []),
         # A span resolved, opened or reopened in the period, with the moment its ticket's previous
         # span was: the ticket is counted once, at its first such span in the period.
@@ -106,10 +129,11 @@ MEASURES = _measures()
 @dataclass
 class Measured:
     """One group's measurements: a row each, a column per number of the measure; with `dims`,
-    each row's ticket attributes (DIMS order) too."""
+    the distinct ticket attributes (DIMS order) and each row's position in them (`codes`)."""
 
     values: np.ndarray
     dims: list[tuple[str | None, ...]] | None = None
+    codes: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -128,18 +152,64 @@ def measured(session: Session, measure: Measure, period: Period, by: Dimension |
     if (by is not None and by not in ROLLED_UP) or any(f.dimension not in ROLLED_UP for f in filters):
         return None
     width = len(measure.values(session.get_bind().dialect.name))
-    groups = _Groups(by, _keeper(filters), with_dims)
     built, raw_ranges = _plan(session, period)
+    groups = _Groups(by, _keeper(filters), with_dims, _stored_dims(session) if built else _Dims())
     if built:
-        for _, dims, data in session.execute(
-                select(DailyMeasure.day, DailyMeasure.dims, DailyMeasure.data)
-                .where(DailyMeasure.measure == measure.name, DailyMeasure.day.in_(built))):
-            packed = np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1)
-            groups.add([tuple(d) for d in dims], packed[:, 0].astype(np.intp), packed[:, 1:])
+        days = [np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1) for (data,) in session.execute(
+            select(DailyMeasure.data).where(DailyMeasure.measure == measure.name, DailyMeasure.day.in_(built)))]
+        if days:
+            packed = np.concatenate(days)
+            ids = packed[:, 0].astype(np.intp)
+            if len(ids) and ids.max() >= len(groups.dims.by_id):  # a day built since this question began
+                groups.dims = _stored_dims(session, fresh=True)
+            groups.add_packed(groups.dims.by_id[ids], packed[:, 1:])
     for start, end in raw_ranges:
         for dims, values in _raw(session, measure, start, end, conditions).items():
-            groups.add([dims], np.zeros(values.shape[0], dtype=np.intp), values, filtered=True)
+            groups.add_raw(dims, values)
     return groups.result(width)
+
+
+class _Dims:
+    """Ticket attribute tuples numbered by position; stored ones also by their measure_dims id."""
+
+    def __init__(self, stored: Sequence[tuple[int, tuple[str | None, ...]]] = ()) -> None:
+        self.tuples = [dims for _, dims in stored]
+        self.numbers = {dims: i for i, dims in enumerate(self.tuples)}
+        self.by_id = np.full(max((i for i, _ in stored), default=0) + 1, -1, dtype=np.intp)
+        self.by_id[[i for i, _ in stored]] = np.arange(len(stored), dtype=np.intp)
+
+    def number(self, dims: tuple[str | None, ...]) -> int:
+        if dims not in self.numbers:
+            self.numbers[dims] = len(self.tuples)
+            self.tuples.append(dims)
+        return self.numbers[dims]
+
+
+_DIMS_READ: dict[str, tuple[int, int, list[tuple[int, tuple[str | None, ...]]]]] = {}
+
+
+def _stored_dims(session: Session, *, fresh: bool = False) -> _Dims:
+    """Every stored attribute tuple, once per question (a session answers one). Rows are only
+    ever added, so the process keeps what it decoded and reads the newer ids alone."""
+    if "measure_dims" in session.info and not fresh:
+        return _Dims(session.info["measure_dims"])
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    count, last = session.execute(select(func.count(), func.coalesce(func.max(MeasureDims.id), 0))).one()
+    seen_count, seen_last, rows = _DIMS_READ.get(url, (0, 0, []))
+    if count < seen_count or last < seen_last:  # the table was emptied (a new database): start over
+        seen_count, seen_last, rows = 0, 0, []
+    if (count, last) != (seen_count, seen_last):
+        rows = rows + _dims_rows(session, MeasureDims.id > seen_last)
+        if len(rows) != count:  # an id below the last one committed late: read them all
+            rows = _dims_rows(session)
+        _DIMS_READ[url] = (count, last, rows)
+    session.info["measure_dims"] = rows
+    return _Dims(rows)
+
+
+def _dims_rows(session: Session, *where: ColumnElement[bool]) -> list[tuple[int, tuple[str | None, ...]]]:
+    return [(i, tuple(json.loads(key))) for i, key in
+            session.execute(select(MeasureDims.id, MeasureDims.key).where(*where).order_by(MeasureDims.id))]
 
 
 def _plan(session: Session, period: Period) -> tuple[list[date], list[tuple[datetime, datetime]]]:
@@ -201,40 +271,42 @@ def _key(by: Dimension | None, dims: tuple[str | None, ...]) -> str:
 class _Groups:
     """Measurements collected per answer group (the `by` key) from packed days and raw stretches."""
 
-    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], with_dims: bool) -> None:
-        self.by, self.keep, self.with_dims = by, keep, with_dims
+    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], with_dims: bool,
+                 dims: _Dims) -> None:
+        self.by, self.keep, self.with_dims, self.dims = by, keep, with_dims, dims
         self.values: dict[str, list[np.ndarray]] = defaultdict(list)
-        self.dims: dict[str, list[tuple[str | None, ...]]] = defaultdict(list)
-        self.keys: dict[tuple[str | None, ...], str | None] = {}  # days repeat the same attributes
+        self.codes: dict[str, list[np.ndarray]] = defaultdict(list)
 
-    def _key_of(self, dims: tuple[str | None, ...]) -> str | None:
-        if dims not in self.keys:
-            self.keys[dims] = _key(self.by, dims) if self.keep(dims) else None
-        return self.keys[dims]
-
-    def add(self, dims: list[tuple[str | None, ...]], codes: np.ndarray, values: np.ndarray, *,
-            filtered: bool = False) -> None:
-        """Rows whose attributes are `dims[code]`; `filtered`: the filters were applied in SQL."""
-        keys = [_key(self.by, d) for d in dims] if filtered else [self._key_of(d) for d in dims]
-        names = sorted({k for k in keys if k is not None})
-        if len(names) == 1 and None not in keys:  # the usual case: no breakdown, nothing filtered out
-            self._take(names[0], dims, codes, values)
-            return
+    def add_packed(self, codes: np.ndarray, values: np.ndarray) -> None:
+        """Rows whose attributes are `dims.tuples[code]`, filtered here (the days hold every ticket)."""
+        present = np.flatnonzero(np.bincount(codes + 1)) - 1  # only the attributes these rows carry
+        keys = {code: _key(self.by, self.dims.tuples[code]) if self.keep(self.dims.tuples[code]) else None
+                for code in present.tolist() if code >= 0}
+        names = sorted({k for k in keys.values() if k is not None})
         position = {name: i for i, name in enumerate(names)}
-        row_group = np.array([position.get(k, -1) if k is not None else -1 for k in keys], dtype=np.intp)[codes]
+        lookup = np.full(len(self.dims.tuples) + 1, -1, dtype=np.intp)  # the last entry: unknown (-1)
+        for code, key in keys.items():
+            if key is not None:
+                lookup[code] = position[key]
+        row_group = lookup[codes]
         for i, name in enumerate(names):
             rows = row_group == i
-            self._take(name, dims, codes[rows], values[rows])
+            self._take(name, codes[rows], values[rows])
 
-    def _take(self, name: str, dims: list[tuple[str | None, ...]], codes: np.ndarray, values: np.ndarray) -> None:
+    def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
+        """Rows of one attribute tuple the filters were applied to in SQL."""
+        self._take(_key(self.by, dims), np.full(values.shape[0], self.dims.number(dims), dtype=np.intp), values)
+
+    def _take(self, name: str, codes: np.ndarray, values: np.ndarray) -> None:
         if values.shape[0]:
             self.values[name].append(values)
             if self.with_dims:
-                self.dims[name].extend(dims[c] for c in codes.tolist())
+                self.codes[name].append(codes)
 
     def result(self, width: int) -> dict[str, Measured]:
-        return {name: Measured(np.concatenate(found) if found else np.empty((0, width)),
-                               self.dims[name] if self.with_dims else None)
+        dims = list(self.dims.tuples) if self.with_dims else None
+        return {name: Measured(np.concatenate(found) if found else np.empty((0, width)), dims,
+                               np.concatenate(self.codes[name]) if self.with_dims else None)
                 for name, found in self.values.items()}
 
 
@@ -244,11 +316,12 @@ def _raw(session: Session, measure: Measure, start: datetime, end: datetime,
     dialect = session.get_bind().dialect.name
     values = measure.values(dialect)
     source = T if measure.table is T else measure.table.join(T, T.c.key == measure.table.c.ticket_key)
-    query = select(*DIMS, *values).select_from(source).where(
+    dims = measure.dims
+    query = select(*dims, *values).select_from(source).where(
         *measure.where, measure.moment >= start, measure.moment < end, T.c.removed.is_(None), *conditions)
     rows: dict[tuple[str | None, ...], list[Sequence[Any]]] = defaultdict(list)
     for row in session.execute(query):
-        rows[tuple(row[:len(DIMS)])].append(row[len(DIMS):])
+        rows[tuple(row[:len(dims)])].append(row[len(dims):])
     return {dims: matrix(found, len(values)) for dims, found in rows.items()}
 
 
@@ -274,12 +347,13 @@ def build_day(session: Session, day: date, *, now: datetime) -> None:
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"rollup:{day.isoformat()}"))))
     seen = list(session.scalars(select(StaleDay.id).where(StaleDay.day == day)))
     start, end = _midnight(day), _midnight(day + timedelta(days=1))
+    found = {measure.name: _raw(session, measure, start, end, ()) for measure in MEASURES.values()}
+    ids = _dim_ids(session, {dims for by_dims in found.values() for dims in by_dims})
     rows = []
     for measure in MEASURES.values():
-        by_dims = _raw(session, measure, start, end, ())
-        data = _pack(list(by_dims.values()), width=len(measure.values(session.get_bind().dialect.name)))
-        rows.append({"measure": measure.name, "day": day, "rows": int(data.shape[0]),
-                     "dims": [list(d) for d in by_dims], "data": data.tobytes()})
+        data = _pack([(ids[dims], values) for dims, values in found[measure.name].items()],
+                     width=len(measure.values(session.get_bind().dialect.name)))
+        rows.append({"measure": measure.name, "day": day, "rows": int(data.shape[0]), "data": data.tobytes()})
     session.execute(delete(DailyMeasure).where(DailyMeasure.day == day))
     session.execute(DailyMeasure.__table__.insert(), rows)
     session.execute(delete(RollupDay).where(RollupDay.day == day))
@@ -288,11 +362,33 @@ def build_day(session: Session, day: date, *, now: datetime) -> None:
         session.execute(delete(StaleDay).where(StaleDay.id.in_(seen[start_id:start_id + 500])))
 
 
-def _pack(groups: list[np.ndarray], *, width: int) -> np.ndarray:
-    """One matrix: each row's group number (its index in the day's `dims`), then its numbers."""
+def _pack(groups: list[tuple[int, np.ndarray]], *, width: int) -> np.ndarray:
+    """One matrix: each row's measure_dims id, then its numbers."""
     if not groups:
         return np.empty((0, width + 1))
-    return np.concatenate([np.column_stack([np.full(len(v), float(code)), v]) for code, v in enumerate(groups)])
+    return np.concatenate([np.column_stack([np.full(len(v), float(code)), v]) for code, v in groups])
+
+
+def _dim_ids(session: Session, wanted: set[tuple[str | None, ...]]) -> dict[tuple[str | None, ...], int]:
+    """The measure_dims id of each attribute tuple, adding the new ones (replicas may race: the
+    unique key keeps one row per tuple)."""
+    keys = {json.dumps(list(dims)): dims for dims in wanted}
+    ids: dict[tuple[str | None, ...], int] = {}
+
+    def look_up() -> None:
+        missing = [key for key, dims in keys.items() if dims not in ids]
+        for first in range(0, len(missing), 500):
+            for i, key in session.execute(select(MeasureDims.id, MeasureDims.key)
+                                          .where(MeasureDims.key.in_(missing[first:first + 500]))):
+                ids[keys[key]] = i
+
+    look_up()
+    new = [{"key": key} for key, dims in keys.items() if dims not in ids]
+    if new:
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(MeasureDims).on_conflict_do_nothing(index_elements=["key"]), new)
+        look_up()
+    return ids
 
 
 def build_missing(sessions: sessionmaker[Session], *, now: datetime, limit: int | None = None,

@@ -305,16 +305,27 @@ class TicketSpan(Base):
 
 class DailyMeasure(Base):
     """One UTC day's measurements of one kind, packed (storage/rollups.py): what questions of a
-    month or a year read instead of every ticket. `dims` lists the distinct ticket attributes
-    the day's measurements carry; each packed row points into it."""
+    month or a year read instead of every ticket. Each packed row starts with the id of its
+    ticket attributes in measure_dims."""
 
     __tablename__ = "daily_measures"
 
     measure: Mapped[str] = mapped_column(String(24), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     rows: Mapped[int] = mapped_column(Integer)
-    dims: Mapped[list[list[str | None]]] = mapped_column(JSON)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MeasureDims(Base):
+    """A distinct combination of the ticket attributes daily measures carry (storage.rollups.DIMS,
+    as a JSON list), stored once and pointed to by id: a day's rows then decode as plain numbers."""
+
+    __tablename__ = "measure_dims"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("key", name="uq_measure_dims_key"),)
 
 
 class RollupDay(Base):

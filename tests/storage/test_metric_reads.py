@@ -43,7 +43,8 @@ QUESTIONS = ["volume last week", "volume last 3 weeks by channel", "backlog", "b
              "volume last 3 weeks by tag", "csat last 3 weeks by segment", "backlog last week by tag",
              "peak last 2 weeks", "frt last 2 weeks agent:ben", "outcomes last 3 weeks by helpdesk",
              "sla last 2 weeks priority:urgent", "response last 2 weeks segment:vip", "agents last week channel:chat",
-             "resolution last 2 weeks by day vs last month", "volume last 2 weeks by priority"]
+             "resolution last 2 weeks by day vs last month", "volume last 2 weeks by priority",
+             "tags last 2 weeks channel:chat", "tags last week tag:billing", "peak last 2 weeks tag:billing"]
 AGENTS = ["ana", "ben", "cy"]
 
 actions = st.lists(st.tuples(st.integers(1, 3000), st.sampled_from(

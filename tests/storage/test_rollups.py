@@ -63,7 +63,7 @@ def test_finished_days_are_built_once_and_then_read_instead_of_the_tickets(sessi
     with unit_of_work(sessions) as session:  # empty 3 November's packed first responses
         session.execute(update(DailyMeasure).where(DailyMeasure.measure == "frt",
                                                    DailyMeasure.day == datetime(2026, 11, 3).date())
-                        .values(rows=0, dims=[], data=b""))
+                        .values(rows=0, data=b""))
     assert _frt(sessions) == (20 * 60, 2)  # (10 + 30) / 2: the built day was read, not the tickets
 
 
