@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
@@ -18,7 +18,7 @@ from bot.render.terminal import answer_lines, digest_lines
 from bot.runtime import Database, open_database, utc_now
 from bot.settings import Settings
 from bot.text import duration, overview_lines
-from metrics.anomaly import detect
+from metrics.anomaly import detect, share_behind
 from metrics.catalog import Answer
 from metrics.overview import overview
 from metrics.series import HOUR, Series, hourly_series
@@ -93,23 +93,24 @@ def _alerts_example(database: Database, settings: Settings) -> None:
     for series in hourly_series(history, start, end):
         for moment in detect(series.stamps, series.values, metric=series.metric, direction=series.direction,
                              support=series.support, holidays=holidays, freq=HOUR):
-            raised.append((moment, series.metric, _shown(series, series.stamps.index(moment))))
+            raised.append((moment, series.metric, _shown(series, series.stamps.index(moment), holidays)))
     for moment, metric, shown in sorted(raised):
         click.echo(f"  {moment.astimezone(settings.zone):%a %d %b %H:%M}  {metric:<11} {shown}")
     if not raised:
         click.echo("  none: nothing in this history was far from usual")
 
 
-def _shown(series: Series, i: int) -> str:
+def _shown(series: Series, i: int, holidays: Iterable[date]) -> str:
     """The number behind an alert, in the words of the digest."""
     if series.metric == "volume":
         return f"{series.values[i]:.0f} new tickets in the hour"
     if series.metric == "frt_median":
         return f"median first response {duration(series.values[i])} in the hour"
-    window = range(max(0, i - 5), i + 1)  # CSAT is judged over the last 6 hours' ratings
-    rated = sum(series.support[j] or 0 for j in window)
-    good = sum((series.values[j] or 0) * (series.support[j] or 0) / 100 for j in window)
-    return f"CSAT {100 * good / rated:.0f}% of {rated:.0f} ratings in the last 6 hours" if rated else "CSAT"
+    behind = share_behind(series.stamps, series.values, series.support, series.stamps[i], holidays=holidays, freq=HOUR)
+    if behind is None:
+        return "CSAT"
+    window, share, ratings = behind
+    return f"CSAT {share:.0f}% of {ratings} ratings in the last {duration(window.total_seconds())}"
 
 
 def _fill(database: Database, settings: Settings, *, days: int, seed: int) -> None:

@@ -42,7 +42,9 @@ def digest_poster(settings: Settings, sessions: sessionmaker[Session]) -> Poster
 
 def alerter(settings: Settings, sessions: sessionmaker[Session]) -> Alerter:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    return Alerter(sessions, settings, posting_client(token, settings.slack_api_url), holder_name())
+    access = AgentAccess(settings.agent_metric_channels, settings.agent_metric_usergroups)
+    return Alerter(sessions, settings, posting_client(token, settings.slack_api_url), holder_name(),
+                   access.channel_allowed)
 
 
 def save_fixed_digests(settings: Settings, sessions: sessionmaker[Session]) -> None:

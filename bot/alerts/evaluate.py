@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.grammar import parse_filters
 from bot.settings import Settings
-from metrics.anomaly import SHARE_METRICS, Verdict, busier_than_usual, judge_count, judge_level
+from metrics.anomaly import (
+    SHARE_HOURS,
+    SHARE_METRICS,
+    Verdict,
+    busier_than_usual,
+    judge_count,
+    judge_level,
+    judge_share,
+    largest_contribution,
+)
 from metrics.catalog import METRICS
 from metrics.dimensions import NONE, Dimension
 from metrics.periods import Period, Unit, earlier_weeks, shift, start_of
@@ -35,7 +44,8 @@ class Signal:
     label: str
     bad: str  # which way is bad: "up", "down" or "both"
     groups: tuple[Dimension, ...] = ()  # judged per channel (and per tag) besides the whole team
-    hours: int = 1  # the window judged: an hour holds too few ratings to judge CSAT on
+    hours: tuple[int, ...] = (1,)  # the windows judged, ending now: an hour holds too few ratings to judge CSAT on
+    agent_driven: bool = False  # an agent's own tickets can move it: an alert may name the agent
 
     @property
     def is_count(self) -> bool:
@@ -43,11 +53,15 @@ class Signal:
 
 
 SIGNALS = (
+    # new tickets name no agent: they arrive when customers write, whoever is on shift
     Signal("volume", "volume", "new", (), "new tickets", "both", groups=(Dimension.CHANNEL, Dimension.TAG)),
-    Signal("frt", "frt", "median", ("count",), "median first response", "up", groups=(Dimension.CHANNEL,)),
-    Signal("resolution", "resolution", "median", ("count",), "median resolution time", "up"),
-    Signal("csat", "csat", "score", ("ratings",), "CSAT", "down", hours=6),
-    Signal("sla", "sla", "attainment", ("breached", "met"), "SLA attainment", "down"),
+    Signal("frt", "frt", "median", ("count",), "median first response", "up", groups=(Dimension.CHANNEL,),
+           agent_driven=True),
+    Signal("resolution", "resolution", "median", ("count",), "median resolution time", "up", agent_driven=True),
+    Signal("csat", "csat", "score", ("ratings",), "CSAT", "down", hours=SHARE_HOURS, agent_driven=True),
+    Signal("sla", "sla", "attainment", ("breached", "met"), "SLA attainment", "down", agent_driven=True),
+    # not the backlog either: its size is the team's arrivals against its replies, and an agent's
+    # share of it is where tickets were routed, not something the agent changed
     Signal("backlog", "backlog", "open", ("open",), "backlog", "up"),
 )
 
@@ -74,8 +88,10 @@ class Finding:
         return self.signal.bad == "both" or (self.verdict.ratio > 1) == (self.signal.bad == "up")
 
 
-def evaluate(sessions: sessionmaker[Session], settings: Settings, plan: AlertPlan, now: datetime) -> list[Finding]:
-    """Every signal of the subscription at `now`, judged (also the ones that are fine)."""
+def evaluate(sessions: sessionmaker[Session], settings: Settings, plan: AlertPlan, now: datetime, *,
+             with_agents: bool = False) -> list[Finding]:
+    """Every signal of the subscription at `now`, judged (also the ones that are fine). Only
+    `with_agents` (a channel allowed to see numbers per agent) may a team alert name an agent."""
     tz = ZoneInfo(plan.timezone)
     local_now = now.astimezone(tz)
     window = Period(local_now - WINDOW, local_now, "the last 60 minutes")
@@ -86,8 +102,9 @@ def evaluate(sessions: sessionmaker[Session], settings: Settings, plan: AlertPla
         trend = _trend(source, window.start, settings.holiday_names())
         for signal in SIGNALS:
             findings += _judged(source, signal, window, earlier, trend)
+        agents = {f.key: agent for f in findings if with_agents and (agent := _agent_driving(source, f)) is not None}
         replies = ticket_queries.agent_replies(session, now - STAFFING_HISTORY, now)
-    return [_with_context(f, findings, replies, settings, now) for f in findings]
+    return [_with_context(f, findings, replies, settings, now, agents.get(f.key)) for f in findings]
 
 
 def _trend(source: StoredSource, until: datetime, holidays: dict[date, str]) -> float:
@@ -106,11 +123,32 @@ def _trend(source: StoredSource, until: datetime, holidays: dict[date, str]) -> 
 
 def _judged(source: StoredSource, signal: Signal, window: Period, earlier: Sequence[Period],
             trend: float) -> list[Finding]:
+    """The signal's findings; judged over several windows (CSAT), each group keeps the window that
+    shows an incident best: an alarming one first, then the least likely (shares' rarity is a tail)."""
+    best: dict[str, Finding] = {}
+    for hours in signal.hours:
+        for finding in _judged_over(source, signal, _last_hours(window, hours),
+                                    [_last_hours(w, hours, w.label) for w in earlier], trend):
+            kept = best.get(finding.key)
+            if kept is None or _telling(finding) < _telling(kept):
+                best[finding.key] = finding
+    return list(best.values())
+
+
+def _last_hours(period: Period, hours: int, label: str | None = None) -> Period:
+    if hours == 1:
+        return period
+    return Period(period.end - timedelta(hours=hours), period.end, label or f"the last {hours} hours")
+
+
+def _telling(finding: Finding) -> tuple[bool, float]:
+    rarity = finding.verdict.rarity
+    return not finding.alarming, 1.0 if rarity is None else rarity
+
+
+def _judged_over(source: StoredSource, signal: Signal, window: Period, earlier: Sequence[Period],
+                 trend: float) -> list[Finding]:
     metric = METRICS[signal.metric]
-    if signal.hours > 1:
-        longer = timedelta(hours=signal.hours)
-        window = Period(window.end - longer, window.end, f"the last {signal.hours} hours")
-        earlier = [Period(w.end - longer, w.end, w.label) for w in earlier]
     findings = []
     for by in (None, *signal.groups):
         now = source.figures(metric, window, by)
@@ -132,18 +170,42 @@ def _finding(signal: Signal, group: str, figures: dict[str, float | None], past:
         verdict = judge_count(int(value or 0), earlier_counts, trend=trend)
         measurements = int(value or 0)
     else:
-        measurements = int(sum(figures.get(c) or 0 for c in signal.measured_by))
-        earlier_levels = [float(v) for p in past if (v := p.get(signal.column)) is not None]
-        verdict = judge_level(value, measurements, earlier_levels, share=signal.name in SHARE_METRICS)
+        measurements = _measurements(signal, figures)
+        known = [(float(v), _measurements(signal, p)) for p in past if (v := p.get(signal.column)) is not None]
+        if signal.name in SHARE_METRICS:  # the earlier windows' ratings pooled: see judge_share
+            verdict = judge_share(value, measurements, known, rated=signal.name == "csat")
+        else:
+            verdict = judge_level(value, measurements, [level for level, _ in known])
     return Finding(f"{signal.name}:{group}", signal, group, value, measurements, verdict, window, windows)
 
 
+def _measurements(signal: Signal, figures: dict[str, float | None]) -> int:
+    """How many measurements a level rests on (first responses, ratings, tickets with a target)."""
+    return int(sum(figures.get(c) or 0 for c in signal.measured_by))
+
+
+def _agent_driving(source: StoredSource, finding: Finding) -> str | None:
+    """The agent whose tickets in an alarming team finding's window pulled the team's level furthest
+    the way it went (metrics.anomaly.largest_contribution), by name. Agents have too few tickets
+    an hour for a usual of their own, so each is weighed against the team's usual."""
+    signal, usual = finding.signal, finding.verdict.usual
+    if not (finding.alarming and signal.agent_driven and finding.group == "all") or usual is None:
+        return None
+    per_agent = source.figures(METRICS[signal.metric], finding.window, Dimension.AGENT)
+    parts = {agent: (figures.get(signal.column), _measurements(signal, figures))
+             for agent, figures in per_agent.items() if agent != NONE}
+    worse = 1.0 if (finding.value or 0) >= usual else -1.0
+    agent = largest_contribution(parts, usual, worse)
+    return None if agent is None else source.agent_names([agent]).get(agent, agent)
+
+
 def _with_context(finding: Finding, findings: Sequence[Finding], replies: Sequence[AgentReply], settings: Settings,
-                  now: datetime) -> Finding:
-    """What an alarming finding needs besides its numbers: what drives it, how many agents it needs."""
+                  now: datetime, agent: str | None = None) -> Finding:
+    """What an alarming finding needs besides its numbers: what drives it (`agent`: the agent, where
+    the channel may see agents), how many agents it needs."""
     if not finding.alarming:
         return finding
-    driver = _driver(finding, findings) if finding.group == "all" else None
+    driver = _driver(finding, findings, agent) if finding.group == "all" else None
     staffing, agents_now = None, None
     if finding.signal.name in ("volume", "frt") and not is_tag(finding.group):  # targets are per channel
         arrivals = next((f.value or 0.0 for f in findings if f.key == f"volume:{finding.group}"), 0.0)
@@ -165,9 +227,10 @@ def group_words(group: str) -> str:
     return f"tag {group.removeprefix('tag:')}" if is_tag(group) else group
 
 
-def _driver(finding: Finding, findings: Sequence[Finding]) -> str | None:
-    """The channel, and the tag, with the largest share of the change in the direction it went:
-    "chat · tag refund" (with a single channel, the tag is what tells the lead something)."""
+def _driver(finding: Finding, findings: Sequence[Finding], agent: str | None = None) -> str | None:
+    """The channel, and the tag, with the largest share of the change in the direction it went, then
+    the agent if one is given: "chat · tag refund · agent Ben" (with a single channel, the tag or the
+    agent is what tells the lead something)."""
     direction = 1.0 if (finding.value or 0) >= (finding.verdict.usual or 0) else -1.0
     named = []
     for tags in (False, True):
@@ -176,6 +239,8 @@ def _driver(finding: Finding, findings: Sequence[Finding]) -> str | None:
                  and f.value is not None and f.verdict.usual is not None}
         if parts and max(parts.values()) > 0:
             named.append(group_words(max(parts, key=lambda g: (parts[g], g))))
+    if agent is not None:
+        named.append(f"agent {agent}")
     return " · ".join(named) or None
 
 

@@ -10,6 +10,7 @@ after an unclear failure looks before it posts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ class Alerter:
     settings: Settings
     client: WebClient  # webapi.posting_client
     holder: str
+    agents_allowed: Callable[[str], bool] = lambda channel_id: False  # may an alert there name an agent?
 
     def check(self, now: datetime) -> int:
         """Evaluate every alerts subscription at `now`; returns how many messages were posted."""
@@ -49,7 +51,8 @@ class Alerter:
         return sum(self._check(plan, now) for plan in plans if plan.id is not None)
 
     def _check(self, plan: AlertPlan, now: datetime) -> int:
-        findings = {f.key: f for f in evaluate(self.sessions, self.settings, plan, now)}
+        findings = {f.key: f for f in evaluate(self.sessions, self.settings, plan, now,
+                                               with_agents=self.agents_allowed(plan.channel_id))}
         with self.sessions() as session:
             open_now = incidents.open_incidents(session, plan.id)  # type: ignore[arg-type]
         posted = 0

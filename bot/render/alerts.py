@@ -11,6 +11,7 @@ from bot.alerts.evaluate import Finding, group_words
 from bot.render.blocks import escape
 from bot.render.format import bounds, value
 from bot.text import duration
+from metrics.anomaly import SHARE_METRICS
 from metrics.catalog import METRICS, Column
 
 ACK, MUTE_1H, MUTE_4H, TICKETS = "alert_ack", "alert_mute_1h", "alert_mute_4h", "alert_tickets"
@@ -30,7 +31,7 @@ def alert_message(finding: Finding, *, incident_id: int, filters: str) -> dict[s
     moved = f"{value(column, verdict.usual)} → {value(column, finding.value)}"
     times = f" · {verdict.ratio:.1f}× the usual" if verdict.ratio else ""
     lines = [f":rotating_light: *{subject(finding)}: {moved}* over {finding.window.label} "
-             f"({_basis(finding)}){times} for this hour of the week (median of {finding.baseline_windows} weeks)"]
+             f"({_basis(finding)}){times} for this hour of the week ({_usual_of(finding)})"]
     if finding.driver:
         lines.append(f"*Driven by:* {escape(finding.driver)}")
     staffing = staffing_line(finding)
@@ -48,6 +49,12 @@ def alert_message(finding: Finding, *, incident_id: int, filters: str) -> dict[s
     blocks = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
               ContextBlock(elements=[MarkdownTextObject(text=c) for c in context]), ActionsBlock(elements=buttons)]
     return {"blocks": [b.to_dict() for b in blocks], "text": f"{subject(finding)}: {moved}"}
+
+
+def _usual_of(finding: Finding) -> str:
+    """How the usual value was formed: a share pools the earlier weeks' ratings (metrics.anomaly.judge_share)."""
+    weeks = finding.baseline_windows
+    return f"pooled over {weeks} weeks" if finding.signal.name in SHARE_METRICS else f"median of {weeks} weeks"
 
 
 def staffing_line(finding: Finding) -> str | None:

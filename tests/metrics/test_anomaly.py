@@ -9,12 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from metrics.anomaly import (
+    beta_binomial_lower_tail,
     busier_than_usual,
     detect,
     judge_count,
     judge_level,
+    judge_share,
+    largest_contribution,
     poisson_lower_tail,
     poisson_upper_tail,
+    share_behind,
 )
 
 
@@ -85,6 +89,38 @@ def test_csat_falling_twenty_points_is_unusual_a_few_points_is_not() -> None:
     assert not judge_level(75.0, 12, [100.0, 86.0, 100.0, 100.0], share=True).unusual  # 9 of 12: could be luck
 
 
+def test_csat_is_judged_against_the_earlier_weeks_ratings_pooled() -> None:
+    # 70% of 80 ratings against four weeks that gave 90% of 320: one week at 80% does not excuse it
+    verdict = judge_share(70.0, 80, [(90.0, 80), (80.0, 80), (95.0, 80), (95.0, 80)])
+    assert verdict.unusual and verdict.usual == 90.0
+    assert not judge_share(70.0, 40, [(90.0, 80), (80.0, 80), (95.0, 80), (95.0, 80)]).unusual  # 28 of 40: maybe luck
+
+
+def test_a_usual_share_resting_on_a_few_ratings_is_no_certainty() -> None:
+    # 6 good of 11 at night against 4 quiet weeks of 8 ratings, all good: unlucky, not an incident
+    assert not judge_share(54.5, 11, [(100.0, 8)] * 4).unusual
+    assert judge_share(54.5, 11, [(100.0, 8)] * 4).why == "too few measurements to judge"
+    assert not judge_share(72.0, 25, [(100.0, 8)] * 4).unusual  # 18 of 25 against 32 good of 32
+    assert judge_share(72.0, 25, [(100.0, 200)] * 4).unusual  # against 800 good of 800 it is
+
+
+def test_beta_binomial_tail() -> None:
+    assert beta_binomial_lower_tail(3, 10, 1.0, 1.0) == pytest.approx(4 / 11)  # a uniform share: every count alike
+    assert beta_binomial_lower_tail(10, 10, 2.0, 3.0) == 1.0 and beta_binomial_lower_tail(-1, 10, 2.0, 3.0) == 0.0
+    # known shares make it binomial: P(X <= 28) for Binomial(40, 0.9) is 0.00038
+    assert beta_binomial_lower_tail(28, 40, 9e6, 1e6) == pytest.approx(0.000381, abs=2e-6)
+
+
+def test_the_agent_driving_a_change_is_the_one_whose_tickets_pulled_the_team_furthest() -> None:
+    # first response, usual 3m: Ben's 20 tickets at 15m weigh more than Cy's 2 at 40m
+    slower = {"ana": (180.0, 20.0), "ben": (900.0, 20.0), "cy": (2400.0, 2.0)}
+    assert largest_contribution(slower, 180.0, 1.0) == "ben"
+    # CSAT, usual 90%: Cy's 40 ratings at 80% miss 4 good ones, Ben's 10 at 60% miss 3
+    lower = {"ana": (95.0, 20.0), "ben": (60.0, 10.0), "cy": (80.0, 40.0)}
+    assert largest_contribution(lower, 90.0, -1.0) == "cy"
+    assert largest_contribution({"ana": (95.0, 20.0), "ben": (None, 0.0)}, 90.0, -1.0) is None  # nobody pulled down
+
+
 BERLIN = ZoneInfo("Europe/Berlin")
 HOUR = timedelta(hours=1)
 WEEKS = 10
@@ -129,3 +165,32 @@ def test_detect_needs_no_support_and_ignores_missing_buckets() -> None:
     values[-5:] = [None, float("nan"), 120.0, 130.0, 40.0]  # type: ignore[list-item]
     alerts = detect(stamps, values, metric="volume", direction="up", freq=HOUR, warmup_end=stamps[-10])
     assert alerts == [stamps[-3]]
+
+
+def ratings_per_hour(t: datetime, small: float) -> float:
+    return small if office(t) else 0.0
+
+
+def test_detect_sees_a_small_teams_csat_fall_once_enough_ratings_hold_it() -> None:
+    # 8 ratings an office hour; a release sours them from about 89% to 60% on the last Tuesday, 09:00-17:00
+    bad_from = datetime(2026, 11, 10, 9, 0, tzinfo=BERLIN)
+
+    def csat(t: datetime) -> float:
+        return 60.0 if bad_from < t <= bad_from + 8 * HOUR else 90.0 if t.hour % 2 else 88.0
+
+    stamps, values = hourly(csat)
+    support = [ratings_per_hour(t, 8.0) for t in stamps]
+    alerts = detect(stamps, values, metric="csat", direction="down", support=support, freq=HOUR)
+    assert alerts == [bad_from + 5 * HOUR]  # the 6-hour window's 40 ratings tell it; one hour's 8 could be luck
+    assert share_behind(stamps, values, support, alerts[0], freq=HOUR) == (6 * HOUR, 60.0, 40)
+    assert share_behind(stamps, values, support, bad_from, freq=HOUR) is None  # nothing unusual before it
+
+
+def test_detect_sees_a_busy_teams_csat_fall_within_the_hour() -> None:
+    # 100 ratings an office hour: 70 good in the first bad hour against 90 is no luck
+    bad_from = datetime(2026, 11, 10, 9, 0, tzinfo=BERLIN)
+    stamps, values = hourly(lambda t: 70.0 if bad_from < t <= bad_from + 8 * HOUR else 90.0)
+    support = [ratings_per_hour(t, 100.0) for t in stamps]
+    assert detect(stamps, values, metric="csat", direction="down", support=support, freq=HOUR) == [bad_from + HOUR]
+    better = [95.0 if bad_from < t <= bad_from + 8 * HOUR else 80.0 for t in stamps]
+    assert detect(stamps, better, metric="csat", direction="down", support=support, freq=HOUR) == []
