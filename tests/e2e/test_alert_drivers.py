@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.test_alerts import BERLIN, CHANNEL, TEN, alert_about, send, switched_on, the_alerter
+from tests.e2e.test_alerts import BERLIN, CHANNEL, TEN, alert_about, switched_on, team_at_ten, the_alerter
 from tests.e2e.test_slack_commands import readable
 from tests.support.scenarios import Story
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
 from tests.support.slack_standin import SlackStandIn
-from tests.support.slack_team import configure, standin_on
+from tests.support.slack_team import standin_on
 
 ANA, BEN = {"id": "ana", "name": "Ana"}, {"id": "ben", "name": "Ben"}
 
@@ -37,18 +37,13 @@ def answered(name: str, start: datetime, assignee: dict[str, str], after: str) -
 
 @pytest.fixture
 def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    configure(monkeypatch, database_url, slack)
-    running = start_server(clock=lambda: TEN)
-    try:
-        nine = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
-        stories = [answered(f"w{weeks}-{n}", nine - timedelta(weeks=weeks) + timedelta(seconds=80 * n),
-                            ANA if n % 2 else BEN, "+3m") for weeks in range(1, 5) for n in range(30)]
-        stories += [answered(f"t-{n}", nine + timedelta(seconds=80 * n), ANA if n < 12 else BEN,
-                             "+4m" if n < 12 else "+15m") for n in range(30)]
-        send(running, stories)
+    nine = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
+    stories = [answered(f"w{weeks}-{n}", nine - timedelta(weeks=weeks) + timedelta(seconds=80 * n),
+                        ANA if n % 2 else BEN, "+3m") for weeks in range(1, 5) for n in range(30)]
+    stories += [answered(f"t-{n}", nine + timedelta(seconds=80 * n), ANA if n < 12 else BEN,
+                         "+4m" if n < 12 else "+15m") for n in range(30)]
+    with team_at_ten(database_url, slack, monkeypatch, stories) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_an_alert_in_a_channel_allowed_to_see_agents_names_the_agent_driving_it(

@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -46,19 +47,27 @@ def slack() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    stories = []
+    for weeks in range(1, 5):
+        start = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN) - timedelta(weeks=weeks)
+        for n in range(20):
+            stories.append(Story(f"w{weeks}-{n}", start + timedelta(minutes=2 * n)).opened("chat")
+                           .customer("+0m").agent("+3m", "Ana").solved("+20m"))
+    for n in range(50):
+        stories.append(Story(f"t-{n}", datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN) + timedelta(minutes=n))
+                       .opened("chat", subject=f"Order {n} late").customer("+0m")
+                       .agent("+10m", "Ana" if n % 2 else "Ben").solved("+15m"))
+    with team_at_ten(database_url, slack, monkeypatch, stories) as running:
+        yield running
+
+
+@contextmanager
+def team_at_ten(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch,
+                stories: list[Story]) -> Iterator[RunningServer]:
+    """deskpulse for the Berlin team at 10:00 on the test day, with the stories' tickets sent and processed."""
     configure(monkeypatch, database_url, slack)
     running = start_server(clock=lambda: TEN)
     try:
-        stories = []
-        for weeks in range(1, 5):
-            start = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN) - timedelta(weeks=weeks)
-            for n in range(20):
-                stories.append(Story(f"w{weeks}-{n}", start + timedelta(minutes=2 * n)).opened("chat")
-                               .customer("+0m").agent("+3m", "Ana").solved("+20m"))
-        for n in range(50):
-            stories.append(Story(f"t-{n}", datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN) + timedelta(minutes=n))
-                           .opened("chat", subject=f"Order {n} late").customer("+0m")
-                           .agent("+10m", "Ana" if n % 2 else "Ben").solved("+15m"))
         send(running, stories)
         yield running
     finally:

@@ -15,12 +15,21 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.test_alerts import BERLIN, CHANNEL, TEN, alert_about, alerts_posted, send, switched_on, the_alerter
+from tests.e2e.test_alerts import (
+    BERLIN,
+    CHANNEL,
+    TEN,
+    alert_about,
+    alerts_posted,
+    switched_on,
+    team_at_ten,
+    the_alerter,
+)
 from tests.e2e.test_slack_commands import readable
 from tests.support.scenarios import Story
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
 from tests.support.slack_standin import SlackStandIn
-from tests.support.slack_team import configure, standin_on
+from tests.support.slack_team import standin_on
 
 ANA, BEN = {"id": "ana", "name": "Ana"}, {"id": "ben", "name": "Ben"}
 THREE = datetime(2026, 11, 24, 3, 0, tzinfo=BERLIN)
@@ -41,18 +50,13 @@ def rated(name: str, start: datetime, assignee: dict[str, str], good: bool) -> S
 
 @pytest.fixture
 def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    configure(monkeypatch, database_url, slack)
     monkeypatch.setenv("DESKPULSE_AGENT_METRICS_CHANNELS", CHANNEL)
-    running = start_server(clock=lambda: TEN)
-    try:
-        stories = [rated(f"w{weeks}-{n}", THREE - timedelta(weeks=weeks) + timedelta(minutes=5 * n),
-                         ANA if n % 2 else BEN, n % 10 != 0) for weeks in range(1, 5) for n in range(TICKETS)]
-        stories += [rated(f"t-{n}", THREE + timedelta(minutes=5 * n), ANA if n % 2 else BEN,
-                          n % 2 == 1 or n % 3 == 0) for n in range(TICKETS)]  # Ben's: 1 in 3 good
-        send(running, stories)
+    stories = [rated(f"w{weeks}-{n}", THREE - timedelta(weeks=weeks) + timedelta(minutes=5 * n),
+                     ANA if n % 2 else BEN, n % 10 != 0) for weeks in range(1, 5) for n in range(TICKETS)]
+    stories += [rated(f"t-{n}", THREE + timedelta(minutes=5 * n), ANA if n % 2 else BEN,
+                      n % 2 == 1 or n % 3 == 0) for n in range(TICKETS)]  # Ben's: 1 in 3 good
+    with team_at_ten(database_url, slack, monkeypatch, stories) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_a_fall_in_csat_over_the_last_hours_pings_and_names_the_agent(bot: RunningServer,

@@ -14,12 +14,21 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.test_alerts import BERLIN, TEN, alert_about, alerts_posted, click, send, switched_on, the_alerter
+from tests.e2e.test_alerts import (
+    BERLIN,
+    TEN,
+    alert_about,
+    alerts_posted,
+    click,
+    switched_on,
+    team_at_ten,
+    the_alerter,
+)
 from tests.e2e.test_slack_commands import readable
 from tests.support.scenarios import Story
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
 from tests.support.slack_standin import SlackStandIn
-from tests.support.slack_team import configure, standin_on
+from tests.support.slack_team import standin_on
 
 
 @pytest.fixture
@@ -36,18 +45,13 @@ def hour_of_tickets(name: str, start: datetime, tags: list[str]) -> list[Story]:
 
 @pytest.fixture
 def bot(database_url: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    configure(monkeypatch, database_url, slack)
-    running = start_server(clock=lambda: TEN)
-    try:
-        nine = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
-        usual = ["shipping"] * 26 + ["refund"] * 4
-        stories = [s for weeks in range(1, 5)
-                   for s in hour_of_tickets(f"w{weeks}", nine - timedelta(weeks=weeks), usual)]
-        stories += hour_of_tickets("today", nine, ["shipping"] * 26 + ["refund"] * 16)
-        send(running, stories)
+    nine = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
+    usual = ["shipping"] * 26 + ["refund"] * 4
+    stories = [s for weeks in range(1, 5)
+               for s in hour_of_tickets(f"w{weeks}", nine - timedelta(weeks=weeks), usual)]
+    stories += hour_of_tickets("today", nine, ["shipping"] * 26 + ["refund"] * 16)
+    with team_at_ten(database_url, slack, monkeypatch, stories) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_a_surge_of_one_tag_pings_even_when_the_total_is_ordinary(bot: RunningServer, slack: SlackStandIn) -> None:
