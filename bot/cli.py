@@ -352,23 +352,25 @@ def backfill() -> None:
 
 
 @backfill.command("zendesk")
-@click.option("--subdomain", envvar="ZENDESK_SUBDOMAIN", required=True,
-              help="acme for acme.zendesk.com [env ZENDESK_SUBDOMAIN].")
-@click.option("--email", envvar="ZENDESK_EMAIL", required=True,
-              help="An admin's email address [env ZENDESK_EMAIL].")
-@click.option("--token", envvar="ZENDESK_API_TOKEN", required=True,
-              help="A Zendesk API token (Admin Center > Apps and integrations > APIs) [env ZENDESK_API_TOKEN].")
+@click.option("--subdomain", default=None, help="acme for acme.zendesk.com. Default: ZENDESK_SUBDOMAIN.")
+@click.option("--email", default=None, help="An admin's email address. Default: ZENDESK_EMAIL.")
+@click.option("--token", default=None,
+              help="A Zendesk API token (Admin Center > Apps and integrations > APIs). Default: ZENDESK_API_TOKEN "
+                   "(better: a command line ends up in the shell's history).")
 @click.option("--since", default=None,
               help="YYYY-MM-DD: tickets created since this day, for a first run or with --restart. Default: 90 days "
                    "ago.")
 @click.option("--restart", is_flag=True, help="Start again at --since instead of where the last run stopped.")
 @click.option("--api-url", default=None, help="Zendesk's address if not https://<subdomain>.zendesk.com (a proxy).")
-def backfill_zendesk(subdomain: str, email: str, token: str, since: str | None, restart: bool,
+def backfill_zendesk(subdomain: str | None, email: str | None, token: str | None, since: str | None, restart: bool,
                      api_url: str | None) -> None:
     """Import tickets, their timelines and ratings from Zendesk's incremental exports; run it again to continue."""
     from bot.backfill import ZendeskApi, default_since, zendesk_url
     from bot.backfill import backfill_zendesk as run
 
+    given = {"subdomain": subdomain, "email": email, "token": token}
+    account = {**load_settings().zendesk_api(), **{k: v for k, v in given.items() if v}}
+    _require_zendesk(account, needed=("email", "token") if api_url else ("subdomain", "email", "token"))
     now = utc_now()
     start = default_since(now)
     if since:
@@ -376,7 +378,8 @@ def backfill_zendesk(subdomain: str, email: str, token: str, since: str | None, 
             start = datetime.fromisoformat(since).replace(tzinfo=load_settings().zone)
         except ValueError:
             raise click.BadParameter(f"{since!r} is not a day such as 2026-08-01", param_hint="--since") from None
-    api = ZendeskApi(base_url=api_url or zendesk_url(subdomain), email=email, token=token)
+    api = ZendeskApi(base_url=api_url or zendesk_url(account["subdomain"]), email=account["email"],
+                     token=account["token"])
     with database() as db:
         waiting = process_all(db.sessions, now=now)  # webhook deliveries first, so that their messages are known
         if waiting.total:
@@ -387,6 +390,24 @@ def backfill_zendesk(subdomain: str, email: str, token: str, since: str | None, 
         finally:
             api.close()
     click.echo("\n".join(report.lines()))
+
+
+_ZENDESK_MISSING = {
+    "subdomain": "ZENDESK_SUBDOMAIN is not set: give the account's subdomain (acme for acme.zendesk.com) in .env or "
+                 "the environment, or pass --subdomain.",
+    "email": "ZENDESK_EMAIL is not set: give an admin's email address in .env or the environment, or pass --email.",
+    "token": "ZENDESK_API_TOKEN is not set: give an API token (Admin Center > Apps and integrations > APIs > Zendesk "
+             "API) in .env or the environment, or pass --token.",
+}
+
+
+def _require_zendesk(account: dict[str, str], *, needed: tuple[str, ...]) -> None:
+    """One line per missing value, naming its variable, and exit code 2, as for a wrong setting."""
+    missing = [name for name in needed if not account.get(name)]
+    for name in missing:
+        click.echo(f"deskpulse: {_ZENDESK_MISSING[name]}", err=True)
+    if missing:
+        sys.exit(2)
 
 
 @backfill.command("csv")

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     digest_grace_hours: int = Field(6, ge=1, le=72, validation_alias="DESKPULSE_DIGEST_GRACE_HOURS")
     conversion_days: int = Field(CONVERSION_DAYS, ge=1, le=90, validation_alias="DESKPULSE_CONVERSION_DAYS")
     customer_lapse_days: int = Field(LAPSE_DAYS, ge=7, le=3650, validation_alias="DESKPULSE_CUSTOMER_LAPSE_DAYS")
+    zendesk_subdomain: str | None = Field(None, validation_alias="ZENDESK_SUBDOMAIN")
+    zendesk_email: str | None = Field(None, validation_alias="ZENDESK_EMAIL")
+    zendesk_api_token: SecretStr | None = Field(None, validation_alias="ZENDESK_API_TOKEN")
 
     @field_validator("database_url")
     @classmethod
@@ -183,6 +186,12 @@ class Settings(BaseSettings):
     @property
     def agent_metric_usergroups(self) -> frozenset[str]:
         return frozenset(_id_list(self.agent_metrics_usergroups))
+
+    def zendesk_api(self) -> dict[str, str]:
+        """`deskpulse backfill zendesk`'s defaults: subdomain, email and token, those that are set."""
+        values = {"subdomain": (self.zendesk_subdomain or "").strip(), "email": (self.zendesk_email or "").strip(),
+                  "token": _secret(self.zendesk_api_token).strip()}
+        return {name: value for name, value in values.items() if value}
 
     def webhook_secret_values(self) -> dict[str, str]:
         return {source: secret.get_secret_value() for source, secret in self.webhook_secrets.items()}
