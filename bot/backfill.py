@@ -258,7 +258,8 @@ def _save(sessions: sessionmaker[Session], stream: str, path: str, body: bytes, 
                          first=first)
             saved = imports.save_page(session, ImportedPage(
                 source=zendesk_api.SOURCE, origin=origin, stream=stream, request=path, body=body,
-                received_at=received_at, events=page.events, next=page.next, done=page.done, since=since))
+                received_at=received_at, events=page.events, next=page.next, done=page.done, since=since,
+                superseded=page.superseded))
     except PayloadError as exc:
         raise BackfillError(f"{stream}: {path} is not as documented ({exc.code}: {exc.detail}); nothing of it "
                             "was kept, the next run starts again there") from None

@@ -53,6 +53,7 @@ class ImportedPage:
     next: str | None = None
     done: bool = False
     since: datetime | None = None  # the start of the window the import was asked for
+    superseded: Sequence[str] = ()  # event ids (of `source`) that this page's facts replace: deleted
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def save_page(session: Session, page: ImportedPage, *, coarse: bool = False) -> 
         events = [e for e in events if e.ticket_key not in finer]
     else:
         replaced = _drop_coarse_facts(session, keys)
+    replaced |= _drop_superseded(session, page.source, list(page.superseded))
     known = _known_messages(session, keys)
     repeated = [e for e in events if isinstance(e, MessagePosted)
                 and known.get((e.ticket_key, e.message_id), e.event_id) != e.event_id]
@@ -105,7 +107,7 @@ def save_page(session: Session, page: ImportedPage, *, coarse: bool = False) -> 
     tickets.save_events_many(session, [(delivery_id, unseen)])
     tickets.store(session, folded)
     untouched = replaced - {e.ticket_key for e in fresh}
-    if untouched:  # CSV facts went away, and no new fact made these tickets fold again
+    if untouched:  # CSV or superseded facts went away, and no new fact made these tickets fold again
         tickets.refresh(session, untouched)
     already = tuple(sorted({(e.ticket_key, e.message_id) for e in repeated}))
     return Saved(delivery_id, new_events, already, skipped)
@@ -167,6 +169,19 @@ def _drop_coarse_facts(session: Session, keys: list[str]) -> set[str]:
         dropped |= set(session.scalars(select(TicketEventRow.ticket_key).distinct().where(*coarse)))
         if dropped:
             session.execute(delete(TicketEventRow).where(*coarse))
+    return dropped
+
+
+def _drop_superseded(session: Session, source: str, ids: list[str]) -> set[str]:
+    """Delete these facts (e.g. a rating a ticket snapshot gave without its time, once the
+    ratings list dates it); returns the tickets that had some."""
+    dropped: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chosen = (TicketEventRow.source == source, TicketEventRow.event_id.in_(ids[start:start + _CHUNK]))
+        found = set(session.scalars(select(TicketEventRow.ticket_key).distinct().where(*chosen)))
+        if found:
+            session.execute(delete(TicketEventRow).where(*chosen))
+            dropped |= found
     return dropped
 
 

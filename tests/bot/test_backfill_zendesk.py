@@ -14,15 +14,16 @@ from sqlalchemy import func, select
 from bot.backfill import BackfillError, ZendeskApi, backfill_zendesk, retry_delay
 from bot.cli import cli
 from bot.runtime import Database
-from metrics.model import Channel, Csat, Status
+from metrics.model import Channel, Csat, RemovalReason, Status
 from metrics.tickets import Ticket
 from storage import tickets
-from storage.tables import RawDelivery, TicketEventRow
+from storage.tables import RawDelivery, TicketEventRow, TicketRow
 from tests.support.zendesk_api_standin import (
     EMAIL,
     TOKEN,
     ZendeskAccount,
     ZendeskApiStandIn,
+    ZendeskTicket,
     start_zendesk_api_standin,
 )
 
@@ -44,11 +45,11 @@ def numbers(t: Ticket | None) -> dict[str, Any]:
     return {name: getattr(t, name) for name in EXPECTED}
 
 
-def reopened_ticket(account: ZendeskAccount, ticket_id: str = "48213") -> None:
+def reopened_ticket(account: ZendeskAccount, ticket_id: str = "48213") -> ZendeskTicket:
     t = account.ticket(ticket_id, opened=OPENED)
     t.comment(0, "9001", author="1001").comment(25, "9002", author="2002").status(26, "solved")
     t.comment(180, "9003", author="1001").status(180, "open").comment(200, "9004", author="2002")
-    t.status(210, "solved").rated(240, "good", "Fast!")
+    return t.status(210, "solved").rated(240, "good", "Fast!")
 
 
 @pytest.fixture
@@ -212,3 +213,94 @@ def test_the_command_line_imports_with_a_progress_bar_and_says_what_it_did(
     assert '"first_response_seconds": 1500.0' in shown.output
     refused = CliRunner().invoke(cli, [*args, "--token", "wrong"])
     assert refused.exit_code == 1 and "check --email and --token" in refused.output
+
+
+def counted_tickets(db: Database) -> int:
+    """Tickets the metrics count: every ticket that was not merged away, marked as spam or deleted."""
+    with db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(TicketRow).where(TicketRow.removed.is_(None)))
+                   or 0)
+
+
+def duplicate_of(account: ZendeskAccount, ticket_id: str = "48214") -> ZendeskTicket:
+    """The same customer writes again ten minutes later about the same parcel; an agent answers it
+    and, half an hour later, merges it into the first ticket."""
+    t = account.ticket(ticket_id, opened=OPENED + timedelta(minutes=10))
+    t.comment(0, "9101", author="1001").comment(15, "9102", author="2002")
+    return t
+
+
+def test_a_ticket_merged_into_another_in_zendesk_counts_once_after_backfill(db: Database) -> None:
+    standin = start_zendesk_api_standin()
+    try:
+        account = ZendeskAccount(standin, staff={"2002": "Agent Ana"})
+        first = reopened_ticket(account)
+        other = account.ticket("48215", opened=OPENED, requester="1003")  # another customer's question
+        other.comment(0, "9201", author="1003").comment(5, "9202", author="2002").status(6, "solved")
+        duplicate_of(account).merged_into(30, first)
+        run(db, standin)
+        assert counted_tickets(db) == 2  # three created in Zendesk, one merged away: two conversations
+        merged = ticket(db, "zendesk:48214")
+        assert merged is not None and merged.removed == RemovalReason.MERGED
+        assert numbers(ticket(db)) == EXPECTED  # the ticket it went into keeps its own numbers
+        run(db, standin, restart=True)
+        assert counted_tickets(db) == 2  # and a second run changes nothing
+    finally:
+        standin.stop()
+
+
+def test_a_rating_the_ratings_list_lacks_still_counts_from_the_ticket(db: Database) -> None:
+    standin = start_zendesk_api_standin()
+    try:
+        account = ZendeskAccount(standin, staff={"2002": "Agent Ana"})
+        t = account.ticket("48213", opened=OPENED)
+        t.comment(0, "9001", author="1001").comment(25, "9002", author="2002").status(26, "solved")
+        t.rated(60, "bad", "Still no parcel", listed=False)
+        offered = account.ticket("48216", opened=OPENED)
+        offered.comment(0, "9301", author="1001").comment(5, "9302", author="2002").status(6, "solved").offered(30)
+        run(db, standin)
+        rated = ticket(db)
+        assert rated is not None and rated.csat == Csat.BAD and rated.csat_comment == "Still no parcel"
+        not_rated = ticket(db, "zendesk:48216")
+        assert not_rated is not None and not_rated.csat is None  # a survey sent is not an answer
+    finally:
+        standin.stop()
+
+
+def test_a_listed_rating_keeps_the_time_it_was_given(db: Database, zendesk: ZendeskApiStandIn) -> None:
+    run(db, zendesk)  # the story's rating, given at minute 240, is in the list and in the ticket
+    rated = ticket(db)
+    assert rated is not None and rated.csat == Csat.GOOD and rated.rated_at == OPENED + timedelta(minutes=240)
+    with db.sessions() as session:  # the snapshot's undated copy was replaced by the listed one
+        ids = set(session.scalars(select(TicketEventRow.event_id).where(TicketEventRow.kind == "rated")))
+    assert len(ids) == 1 and ":ticket:" not in ids.pop()
+
+
+def test_the_zendesk_account_comes_from_dotenv_and_options_win(
+        db: Database, database_url: str, zendesk: ZendeskApiStandIn, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    (tmp_path / ".env").write_text(f"ZENDESK_SUBDOMAIN=acme\nZENDESK_EMAIL={EMAIL}\nZENDESK_API_TOKEN=wrong\n")
+    args = ["backfill", "zendesk", "--api-url", zendesk.base_url]
+    refused = CliRunner().invoke(cli, args)  # the token of .env is read: Zendesk refuses it
+    assert refused.exit_code == 1 and "refused the credentials" in refused.output
+    result = CliRunner().invoke(cli, [*args, "--token", TOKEN])  # the option wins
+    assert result.exit_code == 0, result.output
+    assert numbers(ticket(db)) == EXPECTED
+
+
+@pytest.mark.parametrize("variable", ["ZENDESK_SUBDOMAIN", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN"])
+def test_a_missing_zendesk_setting_is_named_in_one_sentence(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+                                                            variable: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    values = {"ZENDESK_SUBDOMAIN": "acme", "ZENDESK_EMAIL": EMAIL, "ZENDESK_API_TOKEN": TOKEN}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(variable)
+    result = CliRunner().invoke(cli, ["backfill", "zendesk"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"deskpulse: {variable} is not set") and "Traceback" not in lines[0]

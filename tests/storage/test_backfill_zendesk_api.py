@@ -221,3 +221,58 @@ def test_which_tickets_a_page_is_about() -> None:
     body = {"ticket_events": [audit(1, "2026-10-05T08:30:00Z", [], ticket_id=7),
                               audit(2, "2026-10-05T08:31:00Z", [], ticket_id=48213)]}
     assert zendesk_api.ticket_ids(body, TICKET_EVENTS) == ["48213", "7"]
+
+
+def test_a_ticket_zendesk_closed_by_merging_it_leaves_every_metric() -> None:
+    merged = ticket(status="closed", tags=["delivery", "closed_by_merge"])
+    events = ticket_page({"tickets": [merged], "end_of_stream": True}, since=SINCE, eligible=(),
+                         received_at=NOW).events
+    [removed] = [e for e in events if isinstance(e, Removed)]
+    assert removed.reason == RemovalReason.MERGED and removed.event_id == "api:merged:48213"
+    assert fold_ticket(events).removed == RemovalReason.MERGED
+
+
+def test_the_update_that_merges_a_ticket_away_removes_it_and_its_target_stays() -> None:
+    closing = [{"id": 7001, "event_type": "Change", "status": "closed", "previous_value": "open"},
+               {"id": 7002, "event_type": "Change", "tags": ["delivery", "closed_by_merge"],
+                "added_tags": ["closed_by_merge"], "removed_tags": [], "previous_value": "delivery"}]
+    note = comment(7003, 2002, public=False, body="Request #48214 was closed and merged into this request.")
+    source, target = audit(9001, "2026-10-05T09:00:00Z", closing, ticket_id=48214), audit(
+        9002, "2026-10-05T09:00:00Z", [note], ticket_id=48213)
+    source["via"] = target["via"] = "Merge"
+    events = event_page({"ticket_events": [source, target], "end_of_stream": True}, staff=STAFF,
+                        eligible=("48213", "48214"), received_at=NOW).events
+    removals = [(e.ticket_id, e.reason, e.event_id) for e in events if isinstance(e, Removed)]
+    assert removals == [("48214", RemovalReason.MERGED, "api:merged:48214")]  # the same id as from its snapshot
+    # the audits API's via object says it the same way, and a closing via merge alone is enough
+    source["via"] = {"channel": "web", "source": {"rel": "merge", "from": {}, "to": {}}}
+    source["child_events"] = closing[:1]
+    events = event_page({"ticket_events": [source], "end_of_stream": True}, staff=STAFF, eligible=("48214",),
+                        received_at=NOW).events
+    assert [e.reason for e in events if isinstance(e, Removed)] == [RemovalReason.MERGED]
+    # an ordinary closing is not a merge
+    source["via"] = "Web form"
+    events = event_page({"ticket_events": [source], "end_of_stream": True}, staff=STAFF, eligible=("48214",),
+                        received_at=NOW).events
+    assert not [e for e in events if isinstance(e, Removed)]
+
+
+@pytest.mark.parametrize(("satisfaction", "expected"), [
+    ({"id": 35436, "score": "good", "comment": "Great support!"}, Csat.GOOD),
+    ({"id": 35436, "score": "bad", "comment": None}, Csat.BAD),
+    ({"score": "offered"}, None), ({"score": "unoffered"}, None), (None, None),  # asked, not answered; no CSAT
+])
+def test_the_rating_a_ticket_snapshot_carries(satisfaction: object, expected: Csat | None) -> None:
+    events = ticket_page({"tickets": [ticket(satisfaction_rating=satisfaction)], "end_of_stream": True}, since=SINCE,
+                         eligible=(), received_at=NOW).events
+    rated = [e for e in events if isinstance(e, Rated)]
+    assert [r.rating for r in rated] == ([expected] if expected else [])
+    if rated:  # dated by the ticket's last update, which may come after the rating: a suspect time
+        assert rated[0].time_suspect and rated[0].occurred_at == datetime(2026, 10, 5, 12, tzinfo=UTC)
+
+
+def test_a_listed_rating_replaces_the_undated_one_of_the_snapshot() -> None:
+    listed = {"id": 35436, "ticket_id": 48213, "score": "good", "updated_at": "2026-10-05T10:00:00Z"}
+    page = rating_page({"satisfaction_ratings": [listed], "meta": {"has_more": False}, "links": {}},
+                       eligible=("48213",), received_at=NOW, restart="/start")
+    assert set(page.superseded) == {"api:rating:35436:ticket:good", "api:rating:35436:ticket:bad"}

@@ -10,6 +10,8 @@ Ratings; Pagination):
   next_page starts at the page's end_time, so items of that second come again; without the
   sideload a comment is only `comment_present`);
 - /api/v2/satisfaction_ratings?score=received&start_time=…&page[size]=… (cursor pagination).
+Tickets carry `satisfaction_rating` ({id, score, comment} or {score: offered}); a merge closes the
+merged-away ticket and tags it closed_by_merge in an update via "Merge".
 Basic authentication with `<email>/token:<token>` is required. Failures are injected per path:
 429s with a Retry-After, and outages (503 from the n-th request on).
 """
@@ -194,6 +196,7 @@ class ZendeskTicket:
                        "group_id": int(group) if group else None}
         self.channel = channel
         self.updated = opened
+        self.satisfaction: dict[str, Any] | None = None
         self.webhooks: list[dict[str, Any]] = []
         creates = [{"id": account.next_id(), "event_type": "Create", "via": "Web form", "via_reference_id": None,
                     name: value} for name, value in self.fields.items() if value is not None]
@@ -225,21 +228,60 @@ class ZendeskTicket:
         self._webhook("status_changed", minutes, {"current": status.upper(), "previous": str(previous).upper()})
         return self
 
-    def rated(self, minutes: float, score: str, comment: str | None = None) -> ZendeskTicket:
-        self.account.standin.ratings.append({
-            "id": self.account.next_id(), "ticket_id": int(self.id), "score": score, "comment": comment,
-            "assignee_id": self.fields["assignee_id"], "group_id": self.fields["group_id"],
-            "requester_id": self.fields["requester_id"], "created_at": iso(self.at(minutes - 5)),
-            "updated_at": iso(self.at(minutes)), "url": ""})
+    def rated(self, minutes: float, score: str, comment: str | None = None, *, listed: bool = True) -> ZendeskTicket:
+        """A rating: in the ticket's `satisfaction_rating` ({id, score, comment}, as the Tickets API
+        shows it) and, unless `listed` is False, in the satisfaction ratings list with its times."""
+        rating_id = self.account.next_id()
+        if listed:
+            self.account.standin.ratings.append({
+                "id": rating_id, "ticket_id": int(self.id), "score": score, "comment": comment,
+                "assignee_id": self.fields["assignee_id"], "group_id": self.fields["group_id"],
+                "requester_id": self.fields["requester_id"], "created_at": iso(self.at(minutes - 5)),
+                "updated_at": iso(self.at(minutes)), "url": ""})
+        self.satisfaction = {"id": rating_id, "score": score, "comment": comment}
         self.updated = max(self.updated, self.at(minutes))
         self._snapshot()
         return self
 
-    def _audit(self, minutes: float, children: list[dict[str, Any]], *, author: str) -> None:
+    def offered(self, minutes: float) -> ZendeskTicket:
+        """A survey sent and not answered: the ticket's satisfaction_rating says "offered"."""
+        self.satisfaction = {"score": "offered"}
+        self.updated = max(self.updated, self.at(minutes))
+        self._snapshot()
+        return self
+
+    def merged_into(self, minutes: float, target: ZendeskTicket, *, author: str = "2002") -> ZendeskTicket:
+        """An agent merges this ticket into `target`, as Zendesk does: this one gets a private note,
+        is closed and tagged closed_by_merge in one update made via merge; the target gets a
+        private note via merge too. Webhooks: ticket.merged for this one."""
+        note = self.account.next_id()
+        previous_tags = list(self.fields["tags"])
+        self.fields["tags"] = [*previous_tags, "closed_by_merge"]
+        previous = self.fields["status"]
+        self.fields["status"] = "closed"
+        self._audit(minutes, [
+            {"id": note, "event_type": "Comment", "type": "Comment", "author_id": int(author),
+             "body": f"Request #{self.id} was closed and merged into request #{target.id}.", "public": False,
+             "created_at": iso(self.at(minutes))},
+            {"id": self.account.next_id(), "event_type": "Change", "via": "Merge", "via_reference_id": None,
+             "status": "closed", "previous_value": previous},
+            {"id": self.account.next_id(), "event_type": "Change", "via": "Merge", "via_reference_id": None,
+             "tags": self.fields["tags"], "added_tags": ["closed_by_merge"], "removed_tags": [],
+             "previous_value": " ".join(previous_tags)}], author=author, via="Merge")
+        moment = self.at(minutes)
+        target_minutes = (moment - target.opened).total_seconds() / 60
+        target._audit(target_minutes, [
+            {"id": self.account.next_id(), "event_type": "Comment", "type": "Comment", "author_id": int(author),
+             "body": f"Request #{self.id} was closed and merged into this request.", "public": False,
+             "created_at": iso(moment)}], author=author, via="Merge")
+        self._webhook("merged", minutes, {})
+        return self
+
+    def _audit(self, minutes: float, children: list[dict[str, Any]], *, author: str, via: str = "Web form") -> None:
         moment = self.at(minutes)
         self.account.standin.ticket_events.append({
             "id": self.account.next_id(), "ticket_id": int(self.id), "timestamp": int(moment.timestamp()),
-            "created_at": iso(moment), "updater_id": int(author), "via": "Web form", "system": {},
+            "created_at": iso(moment), "updater_id": int(author), "via": via, "system": {},
             "event_type": "Audit", "child_events": children, "merged_ticket_ids": []})
         self.updated = max(self.updated, moment)
         self._snapshot()
@@ -254,7 +296,7 @@ class ZendeskTicket:
             "priority": self.fields["priority"], "status": self.fields["status"],
             "requester_id": self.fields["requester_id"], "submitter_id": self.fields["requester_id"],
             "assignee_id": self.fields["assignee_id"], "organization_id": None, "group_id": self.fields["group_id"],
-            "tags": self.fields["tags"], "satisfaction_rating": None,
+            "tags": self.fields["tags"], "satisfaction_rating": self.satisfaction,
             "generated_timestamp": int(self.updated.timestamp())})
 
     def _webhook(self, kind: str, minutes: float, event: dict[str, Any]) -> None:

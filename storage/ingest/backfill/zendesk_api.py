@@ -2,7 +2,7 @@
 
 Three streams, each read page by page from a start time:
 - `tickets`: the cursor-based incremental ticket export (/api/v2/incremental/tickets/cursor.json),
-  one snapshot per ticket version (status, channel, tags, people);
+  one snapshot per ticket version (status, channel, tags, people, `satisfaction_rating`);
 - `ticket_events`: the time-based incremental ticket event export with the `comment_events`
   sideload (/api/v2/incremental/ticket_events.json), the timeline: creation, every comment with
   its author and public flag, status, priority, tag and assignment changes, each with its time;
@@ -17,6 +17,9 @@ Zendesk itself (system), anyone else the customer. That is the webhook adapter's
 Ids line up with storage/ingest/adapters/zendesk.py: ticket key `zendesk:<id>`, message id = the
 comment id (the comment child event's id is the comment's id), people by user id. Event ids start
 with `api:` and are built from Zendesk's own ids, so a page fetched twice adds nothing.
+
+A ticket merged into another (tag `closed_by_merge`, closed via `merge`) leaves every metric,
+as the webhook's `ticket.merged` makes it.
 
 Only tickets created since the backfill's start time are imported, each with its whole history:
 a ticket created earlier would arrive with half a timeline (its first reply and first solve
@@ -67,6 +70,9 @@ STAFF_PATH = "/api/v2/users"
 STAFF_QUERY = (("role[]", "agent"), ("role[]", "admin"), ("page[size]", "100"))
 _COMMENT_TYPES = ("Comment", "VoiceComment")
 _FIELDS = ("status", "priority", "tags", "assignee_id", "group_id", "subject", "type", "requester_id")
+MERGE_TAG = "closed_by_merge"  # what Zendesk tags a ticket with when it closes it by merging it into another
+MERGE_VIA = ("merge", "19")  # the via type of an update made by a merge, by name or id (Via types reference)
+RECEIVED_SCORES = ("good", "bad")  # "offered" and "unoffered" say a survey was (not) sent: no answer
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Page:
     done: bool  # the stream has reached the present: `next` only brings later changes
     reached: datetime | None = None  # how far in time the stream has come (progress)
     created: frozenset[str] = field(default_factory=frozenset)  # tickets whose creation this page holds
+    superseded: tuple[str, ...] = ()  # event ids of facts this page's facts replace (see `rating_page`)
 
 
 def first_request(stream: str, since: datetime) -> str:
@@ -179,7 +186,43 @@ def _ticket_snapshot(ticket: dict[str, Any], ticket_id: str, created: datetime |
         organization=optional_text(ticket.get("organization_id"), what="organization_id"))]
     if status == "deleted":  # the export lists deleted tickets too; the webhook says soft_deleted
         facts.append(Removed(**base, event_id=f"api:removed:{ticket_id}", reason=RemovalReason.DELETED))
+    elif tags and MERGE_TAG in tags:
+        facts.append(_merged(base, ticket_id))
+    rated = _snapshot_rating(ticket.get("satisfaction_rating"), ticket_id, base)
+    if rated is not None:
+        facts.append(rated)
     return facts
+
+
+def _merged(base: dict[str, Any], ticket_id: str) -> Removed:
+    """The ticket was merged into another: it leaves every metric, its target stays.
+
+    One event id whichever stream tells it (snapshot or update), so it is stored once.
+    """
+    return Removed(**base, event_id=f"api:merged:{ticket_id}", reason=RemovalReason.MERGED)
+
+
+def _snapshot_rating(value: Any, ticket_id: str, base: dict[str, Any]) -> Rated | None:
+    """The ticket's `satisfaction_rating` ({id, score, comment}) as a rating, when it was answered.
+
+    The snapshot does not say when the rating was given, so it is dated at the ticket's last
+    update and flagged as a suspect time; the ratings list, which dates it, replaces it
+    (`rating_page`). It still counts ratings the list does not hold.
+    """
+    if not isinstance(value, dict):
+        return None  # null: no CSAT on the plan, or none yet
+    score = str(value.get("score") or "").lower()
+    if score not in RECEIVED_SCORES or value.get("id") in (None, ""):
+        return None
+    rating, _ = normalize_rating(CsatScale.GOOD_BAD, score)
+    rating_id = text_id(value.get("id"), what=f"ticket {ticket_id}: satisfaction_rating.id")
+    return Rated(**{**base, "time_suspect": True}, event_id=snapshot_rating_id(rating_id, score), rating=rating,
+                 scale=CsatScale.GOOD_BAD, raw=score,
+                 comment=optional_text(value.get("comment"), what="satisfaction_rating.comment"))
+
+
+def snapshot_rating_id(rating_id: str, score: str) -> str:
+    return f"api:rating:{rating_id}:ticket:{score}"
 
 
 def _person(value: Any, names: Mapping[str, str] | None = None) -> Person | None:
@@ -237,7 +280,45 @@ def _audit_facts(audit: dict[str, Any], children: list[dict[str, Any]], base: di
             fact = _change(child, base)
             if fact is not None:
                 facts.append(fact)
+    if _merged_away(audit, children):
+        facts.append(_merged(base, base["ticket_id"]))
     return facts
+
+
+def _merged_away(audit: dict[str, Any], children: list[dict[str, Any]]) -> bool:
+    """Whether this update closed the ticket by merging it into another.
+
+    Zendesk tags the merged-away ticket `closed_by_merge` and closes it, in an update made via
+    `merge`. The target gets an update via `merge` too (the merge note), but is neither closed
+    nor tagged, so it stays.
+    """
+    tagged = closed = False
+    for child in children:
+        found = _field(child) if _kind(child) == "Change" else None
+        if found is None:
+            continue
+        name, value = found
+        tagged = tagged or (name == "tags" and MERGE_TAG in _added_tags(child, value))
+        closed = closed or (name == "status" and str(value).lower() == "closed")
+    return tagged or (closed and _via_merge(audit))
+
+
+def _added_tags(child: dict[str, Any], value: Any) -> list[str]:
+    added = child.get("added_tags")
+    if added is None:
+        before = _words(child.get("previous_value"))
+        return [t for t in _words(value) if t not in before]
+    return [str(t) for t in added] if isinstance(added, list) else []
+
+
+def _via_merge(audit: dict[str, Any]) -> bool:
+    """The update's `via`: a word in the export ("Merge"), a via object in the audits API
+    ({"channel": "merge", "source": {"rel": "merge", ...}})."""
+    via = audit.get("via")
+    if isinstance(via, dict):
+        source = via.get("source") if isinstance(via.get("source"), dict) else {}
+        return str(via.get("channel", "")).lower() in MERGE_VIA or str(source.get("rel") or "").lower() == "merge"
+    return str(via or "").strip().lower() in MERGE_VIA
 
 
 def _field(child: dict[str, Any]) -> tuple[str, Any] | None:
@@ -340,20 +421,23 @@ def rating_page(payload: Any, *, eligible: Iterable[str], received_at: datetime,
 
     This list has no "from here on" cursor: once it is read to the end, `restart` (the run's
     first request) is where the next run reads it again; ratings already stored stay as they are.
+    A rating listed here replaces the undated one a ticket snapshot gave (`superseded`).
     """
     body = require_object(payload, what="the ratings page")
     known = set(eligible)
     events: list[TicketEvent] = []
+    superseded: list[str] = []
     reached = None
     for rating in _list(body, "satisfaction_ratings"):
         score = str(rating.get("score") or "").lower()
         ticket_id = text_id(rating.get("ticket_id"), what="satisfaction_ratings[].ticket_id")
         at, source, suspect = event_time(rating.get("updated_at") or rating.get("created_at"), received_at)
         reached = max(reached, at) if reached else at
-        if score not in ("good", "bad") or ticket_id not in known:
+        if score not in RECEIVED_SCORES or ticket_id not in known:
             continue
         value, _ = normalize_rating(CsatScale.GOOD_BAD, score)
         rating_id = text_id(rating.get("id"), what="satisfaction_ratings[].id")
+        superseded += [snapshot_rating_id(rating_id, s) for s in RECEIVED_SCORES]
         events.append(Rated(source=SOURCE, ticket_id=ticket_id, occurred_at=at, time_source=source,
                             time_suspect=suspect, event_id=f"api:rating:{rating_id}:{int(at.timestamp())}",
                             rating=value, scale=CsatScale.GOOD_BAD, raw=score,
@@ -362,7 +446,8 @@ def rating_page(payload: Any, *, eligible: Iterable[str], received_at: datetime,
     meta = require_object(body.get("meta", {}), what="meta")
     links = require_object(body.get("links", {}), what="links")
     more = bool(meta.get("has_more"))
-    return Page(events, relative(links.get("next")) if more else restart, not more, reached)
+    return Page(events, relative(links.get("next")) if more else restart, not more, reached,
+                superseded=tuple(superseded))
 
 
 def ticket_ids(payload: Any, stream: str) -> list[str]:
