@@ -227,6 +227,41 @@ class OrderPlaced:
         return customer_key(self.source, self.customer)
 
 
+@dataclass(frozen=True, kw_only=True)
+class OrderCancelled:
+    """An order the shop cancelled: it is no purchase (docs/metrics.md, "Cancelled and refunded orders").
+
+    It names the order by `source` and `order_id`, like the `OrderPlaced` it undoes, and may arrive
+    before it; an order is cancelled once, however often this is delivered.
+    """
+
+    source: str
+    order_id: str
+    cancelled_at: datetime
+    reason: str | None = None  # the shop's word, e.g. Shopify's "customer", "fraud", "inventory"
+    time_source: TimeSource = TimeSource.PAYLOAD
+    time_suspect: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRefunded:
+    """Money the shop gave back on an order (docs/metrics.md, "Cancelled and refunded orders").
+
+    `refund_id` is unique within the order, so a re-delivered refund is subtracted once; refunds
+    adding up to the order's total undo it as a cancellation does. `amount` is 0 when no money went
+    back (items restocked only).
+    """
+
+    source: str
+    order_id: str
+    refund_id: str
+    refunded_at: datetime
+    amount: float
+    currency: str | None = None
+    time_source: TimeSource = TimeSource.PAYLOAD
+    time_suspect: bool = False
+
+
 def customer_key(source: str, person: Person | None) -> str | None:
     """How one customer is found across tickets and orders: the e-mail, lower-cased, else the
     source's own id, prefixed with the source so a shop's id never meets a helpdesk's."""
@@ -237,5 +272,9 @@ def customer_key(source: str, person: Person | None) -> str | None:
     return f"{source}:{person.id}"[:320] if person.id else None
 
 
+# What a shop tells about its orders: placed, cancelled, money given back.
+OrderFact = OrderPlaced | OrderCancelled | OrderRefunded
+ORDER_FACTS = (OrderPlaced, OrderCancelled, OrderRefunded)
+
 # What an adapter reads from a delivery: ticket facts, and orders from a shop.
-Event = TicketEvent | OrderPlaced
+Event = TicketEvent | OrderFact

@@ -1,14 +1,14 @@
 """Converted tickets and retention: what support does for sales (docs/metrics.md, "Converted
-tickets" and "Retention"). Plain data in, figures out; customers are the keys storage matches
-(a ticket's requester_key, an order's customer_key: the lower-case e-mail).
+tickets", "Retention", "Cancelled and refunded orders"). Plain data in, figures out; customers are
+the keys storage matches (a ticket's requester_key, an order's customer_key: the lower-case e-mail).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from metrics.periods import Period
@@ -26,6 +26,43 @@ class Purchase:
     placed_at: datetime
     total: float | None = None
     currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Money given back on an order (`Purchase.order`), in `currency` when known."""
+
+    order: str
+    amount: float
+    currency: str | None = None
+
+
+# Refunds within half a cent of the order's total refund all of it (totals are decimal strings).
+FULL_REFUND_TOLERANCE = 0.005
+
+
+def refundable(purchase_currency: str | None, refund_currency: str | None) -> bool:
+    """Whether a refund can be weighed against an order: the same currency, or one of them unknown."""
+    return purchase_currency is None or refund_currency is None or purchase_currency == refund_currency
+
+
+def standing(purchases: Iterable[Purchase], *, cancelled: Collection[str],
+             refunds: Iterable[Refund]) -> list[Purchase]:
+    """The purchases that still stand (docs/metrics.md, "Cancelled and refunded orders"): a cancelled
+    order is none; nor is one whose refunds add up to its total; a partly refunded one counts with
+    its total less the refunds. A refund in another currency than its order's is not subtracted."""
+    back: dict[str, list[Refund]] = defaultdict(list)
+    for r in refunds:
+        back[r.order].append(r)
+    kept = []
+    for p in purchases:
+        if p.order in cancelled:
+            continue
+        refunded = sum(r.amount for r in back.get(p.order, ()) if refundable(p.currency, r.currency))
+        if p.total is not None and refunded > 0 and refunded >= p.total - FULL_REFUND_TOLERANCE:
+            continue
+        kept.append(p if p.total is None or not refunded else replace(p, total=p.total - refunded))
+    return kept
 
 
 @dataclass(frozen=True)

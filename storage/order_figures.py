@@ -15,7 +15,7 @@ from metrics.dimensions import Dimension
 from metrics.orders import Contact, Purchase, attribute, conversion_tally, retention_figures
 from metrics.periods import Period
 from storage.orders import ORDERS as O
-from storage.orders import purchase_columns, purchases
+from storage.orders import purchase_columns, purchases, still_standing
 from storage.tables import TicketRow
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ def conversions(source: StoredSource, period: Period, by: Dimension | None,
     customers = exists(select(contacted.c.key).where(
         contacted.c.requester_key == O.c.customer_key, contacted.c.created_at >= period.start,
         contacted.c.created_at < period.end, contacted.c.removed.is_(None)))
-    buyers = select(O.c.customer_key).where(customers, O.c.placed_at >= period.start, O.c.placed_at < horizon)
+    buyers = select(O.c.customer_key).where(customers, O.c.placed_at >= period.start, O.c.placed_at < horizon,
+                                            still_standing())
     bought = purchases(source.session, purchase_columns().where(customers, O.c.placed_at >= period.start,
                                                                 O.c.placed_at < horizon))
     contacts = [Contact(r.key, r.requester_key, r.created_at) for r in source.session.execute(
@@ -57,16 +58,18 @@ def conversions(source: StoredSource, period: Period, by: Dimension | None,
 
 def retention(source: StoredSource, period: Period, by: Dimension | None) -> dict[str, Figures]:
     """Customers who ordered within the lapse window before the start and before the end, and
-    customers whose first order fell in the period (no ticket filter applies: of_customers)."""
+    customers whose first order fell in the period (no ticket filter applies: of_customers); only
+    orders that still stand count (storage.orders.still_standing)."""
     lapse = source.context.lapse
 
     def active(moment: datetime) -> int:
         return source.session.scalar(select(func.count(distinct(O.c.customer_key))).where(
-            O.c.customer_key.is_not(None), O.c.placed_at >= moment - lapse, O.c.placed_at < moment)) or 0
+            O.c.customer_key.is_not(None), O.c.placed_at >= moment - lapse, O.c.placed_at < moment,
+            still_standing())) or 0
 
     earlier = aliased(O)
     new = source.session.scalar(select(func.count(distinct(O.c.customer_key))).where(
-        O.c.customer_key.is_not(None), O.c.placed_at >= period.start, O.c.placed_at < period.end,
+        O.c.customer_key.is_not(None), O.c.placed_at >= period.start, O.c.placed_at < period.end, still_standing(),
         ~exists(select(earlier.c.id).where(earlier.c.customer_key == O.c.customer_key,
-                                           earlier.c.placed_at < period.start)))) or 0
+                                           earlier.c.placed_at < period.start, still_standing(earlier))))) or 0
     return {"all": retention_figures(active(period.start), active(period.end), new)}

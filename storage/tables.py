@@ -374,6 +374,28 @@ class OrderRow(Base):
     )
 
 
+class OrderChangeRow(Base):
+    """A cancellation (`change` "cancelled") or a refund (`change` "refund:<refund id>") of a shop's
+    order (metrics.model.OrderCancelled, OrderRefunded), kept once each. It names its order by source
+    and order id and may arrive before it: the order is undone whenever both are stored."""
+
+    __tablename__ = "order_changes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[str] = mapped_column(String(160))
+    change: Mapped[str] = mapped_column(String(220))
+    kind: Mapped[str] = mapped_column(String(12))  # "cancelled" | "refund"
+    happened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    amount: Mapped[float | None] = mapped_column(Float)  # refunds only
+    currency: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(CleanText)  # cancellations only
+    time_suspect: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivery_id: Mapped[int | None] = mapped_column(Id)
+
+    __table_args__ = (UniqueConstraint("source", "order_id", "change", name="uq_order_changes_order_change"),)
+
+
 class Subscription(Base):
     """A digest a channel asked for (`/deskpulse digest daily 09:00`), or one fixed in the environment."""
 

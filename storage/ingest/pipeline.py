@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from metrics.model import Event, OrderPlaced, TicketEvent
+from metrics.model import ORDER_FACTS, Event, OrderFact, TicketEvent
 from storage import deliveries, orders, tickets
 from storage.db import unit_of_work
 from storage.deliveries import DUPLICATE, FAILED, IGNORED, PROCESSED, NewDelivery
@@ -203,7 +203,7 @@ class _Batch:
     report: ProcessReport = field(default_factory=ProcessReport)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[int, list[TicketEvent]]] = field(default_factory=list)
-    orders: dict[int, list[OrderPlaced]] = field(default_factory=dict)
+    orders: dict[int, list[OrderFact]] = field(default_factory=dict)
 
     def outcome(self, delivery_id: int, fate: str, *, events: int = 0, code: str | None = None,
                 detail: str | None = None) -> None:
@@ -288,15 +288,16 @@ def _read_stored(session: Session, row: RawDelivery, batch: _Batch) -> None:
 
 
 def _keep(batch: _Batch, delivery_id: int, events: list[Event]) -> None:
-    """Ticket facts are folded into tickets; a shop's orders are stored as they are."""
+    """Ticket facts are folded into tickets; a shop's orders, cancellations and refunds are stored
+    as they are (each names its order, so none needs another to have arrived first)."""
     ticket_events = [e for e in events if isinstance(e, TicketEvent)]
-    placed = [e for e in events if isinstance(e, OrderPlaced)]
+    shop = [e for e in events if isinstance(e, ORDER_FACTS)]
     if ticket_events:
         batch.events.append((delivery_id, ticket_events))
-    if placed:
-        batch.orders[delivery_id] = placed
+    if shop:
+        batch.orders[delivery_id] = shop
         if not ticket_events:
-            batch.outcome(delivery_id, PROCESSED, events=len(placed))
+            batch.outcome(delivery_id, PROCESSED, events=len(shop))
 
 
 def process_all(sessions: sessionmaker[Session], *, now: datetime, batch: int = 200) -> ProcessReport:
