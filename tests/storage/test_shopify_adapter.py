@@ -1,5 +1,6 @@
 """Shopify `orders/create` webhooks (written from Shopify's documented headers and Order resource)
-become `OrderPlaced` facts; every other topic, and test orders, are kept and ignored."""
+become `OrderPlaced` facts, `orders/cancelled` `OrderCancelled`, `refunds/create` (the Refund
+resource) `OrderRefunded`; every other topic, and test orders, are kept and ignored."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from metrics.model import OrderPlaced, Person, TimeSource
+from metrics.model import OrderCancelled, OrderFact, OrderPlaced, OrderRefunded, Person, TicketEvent, TimeSource
 from storage.ingest.adapters import ADAPTERS, shopify
 from storage.ingest.adapters.contract import AuthError, Delivery, PayloadError
 from tests.support.adapter_cases import case_delivery as delivery
@@ -27,9 +28,11 @@ CASES = sorted(FIXTURES.glob("*.json"))
 FIXTURE_SECRET = "shopify-fixture-secret"  # what the fixtures' X-Shopify-Hmac-Sha256 headers were made with
 load = partial(load_case, "shopify")
 NOW = datetime(2026, 11, 16, 10, 15, 4, tzinfo=UTC)
+CANCELLED_AT = datetime(2026, 11, 18, 8, 30, 3, tzinfo=UTC)  # received, two days on
+REFUNDED_AT = datetime(2026, 11, 19, 13, 2, 12, tzinfo=UTC)  # received, three days on
 
 
-def as_json(fact: OrderPlaced) -> dict[str, Any]:
+def as_json(fact: OrderFact) -> dict[str, Any]:
     """An order fact as the fixtures write it (a Person lists only the fields it has)."""
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
@@ -49,11 +52,16 @@ def order_delivery(body: Any, *, topic: str | None = "orders/create", hint: str 
                     received_at=received_at)
 
 
-def orders(given: Delivery) -> list[OrderPlaced]:
-    """What the adapter read, known to be orders (a shop gives no ticket facts)."""
+def facts_of(given: Delivery) -> list[OrderFact]:
+    """What the adapter read, known to be about orders (a shop gives no ticket facts)."""
     facts = shopify.to_events(given)
-    assert all(isinstance(f, OrderPlaced) for f in facts)
-    return [f for f in facts if isinstance(f, OrderPlaced)]
+    assert not any(isinstance(f, TicketEvent) for f in facts)
+    return [f for f in facts if not isinstance(f, TicketEvent)]
+
+
+def orders(given: Delivery) -> list[OrderPlaced]:
+    """The orders placed among what the adapter read."""
+    return [f for f in facts_of(given) if isinstance(f, OrderPlaced)]
 
 
 def order(**fields: Any) -> dict[str, Any]:
@@ -72,7 +80,7 @@ def test_fixture_becomes_the_expected_facts(path: Path) -> None:
         assert {"code": caught.value.code, "status": caught.value.status} == case["expect_error"]
         assert caught.value.detail
         return
-    facts = [as_json(e) for e in orders(delivery(case))]
+    facts = [as_json(e) for e in facts_of(delivery(case))]
     assert [subset(f, e) for f, e in zip(facts, case["expect"], strict=True)] == case["expect"]
     assert all(f["source"] == "shopify" for f in facts)
 
@@ -182,7 +190,7 @@ def test_a_retry_has_the_same_key_and_the_same_order_id() -> None:
     ("customers/create", None, False),
     (None, "orders-updated", False),
 ])
-def test_only_order_creation_is_counted(topic: str | None, hint: str | None, counted: bool) -> None:
+def test_only_order_creation_places_an_order(topic: str | None, hint: str | None, counted: bool) -> None:
     facts = orders(order_delivery(order(), topic=topic, hint=hint))
     assert len(facts) == (1 if counted else 0)
 
@@ -234,9 +242,84 @@ def test_totals(total_price: Any, total: float | None) -> None:
     assert placed.total == total
 
 
-def test_a_cancelled_order_still_counts_as_placed() -> None:
-    [placed] = orders(order_delivery(order(cancelled_at="2026-11-16T10:20:00+00:00")))
-    assert placed.order_id == "6120458733601"
+def test_an_order_created_already_cancelled_is_placed_and_cancelled_at_once() -> None:
+    placed, cancelled = facts_of(order_delivery(order(cancelled_at="2026-11-16T10:20:00+00:00",
+                                                      cancel_reason="inventory")))
+    assert isinstance(placed, OrderPlaced) and placed.order_id == "6120458733601"
+    assert cancelled == OrderCancelled(source="shopify", order_id="6120458733601", reason="inventory",
+                                       cancelled_at=datetime(2026, 11, 16, 10, 20, tzinfo=UTC))
+
+
+# --- cancellations and refunds ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("topic", "hint"), [("orders/cancelled", None), (None, "orders-cancelled"),
+                                             (None, "orders_cancelled"), ("Orders/Cancelled", "orders-create")])
+def test_a_cancellation_names_the_order_when_and_why(topic: str | None, hint: str | None) -> None:
+    body = order(cancelled_at="2026-11-18T09:30:00+01:00", cancel_reason="customer")
+    assert facts_of(order_delivery(body, topic=topic, hint=hint, received_at=CANCELLED_AT)) == [OrderCancelled(
+        source="shopify", order_id="6120458733601", cancelled_at=datetime(2026, 11, 18, 8, 30, tzinfo=UTC),
+        reason="customer")]
+
+
+def test_a_cancellation_without_its_time_falls_back_to_the_update_then_the_receipt() -> None:
+    [fact] = facts_of(order_delivery(order(cancelled_at=None, updated_at="2026-11-18T08:29:00Z"),
+                                     topic="orders/cancelled", received_at=CANCELLED_AT))
+    assert isinstance(fact, OrderCancelled) and fact.cancelled_at == datetime(2026, 11, 18, 8, 29, tzinfo=UTC)
+    [fact] = facts_of(order_delivery(order(cancelled_at=None, updated_at=None), topic="orders/cancelled",
+                                     received_at=CANCELLED_AT))
+    assert isinstance(fact, OrderCancelled)
+    assert (fact.cancelled_at, fact.time_source) == (CANCELLED_AT, TimeSource.RECEIVED)
+
+
+def test_a_test_orders_cancellation_is_ignored() -> None:
+    assert facts_of(order_delivery(order(test=True, cancelled_at="2026-11-18T08:30:00Z"),
+                                   topic="orders/cancelled")) == []
+
+
+def refund(*transactions: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    body = load("11_partial_refund.json")["body"]
+    return {**body, **fields, **({"transactions": list(transactions)} if transactions else {})}
+
+
+def paid_back(kind: str = "refund", status: str = "success", amount: str = "10.00", **more: Any) -> dict[str, Any]:
+    return {"kind": kind, "status": status, "amount": amount, "currency": "EUR", **more}
+
+
+@pytest.mark.parametrize(("transactions", "back"), [
+    ([paid_back(amount="17.28")], 17.28),
+    ([paid_back(amount="10.00"), paid_back(amount="5.50", status="pending")], 15.5),  # decided, paid later
+    ([paid_back(status="failure"), paid_back(status="error"), paid_back(amount="2.00")], 2.0),
+    ([paid_back(kind="sale"), paid_back(kind="capture"), paid_back(amount="1.00")], 1.0),
+    ([paid_back(test=True)], 0.0),  # a test transaction gives nothing back
+    ([], 0.0),  # items restocked, no money back
+])
+def test_a_refund_is_the_money_its_refund_transactions_gave_back(transactions: list[dict[str, Any]],
+                                                                  back: float) -> None:
+    [fact] = facts_of(order_delivery(refund(transactions=transactions), topic="refunds/create",
+                                     received_at=REFUNDED_AT))
+    assert isinstance(fact, OrderRefunded)
+    assert (fact.order_id, fact.refund_id, fact.amount) == ("6120458733601", "941215711521", pytest.approx(back))
+    assert fact.refunded_at == datetime(2026, 11, 19, 13, 2, 11, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"id": 1, "transactions": []}, "missing_id"),  # no order_id
+    ({"order_id": 1, "transactions": []}, "missing_id"),
+    ({"id": 1, "order_id": 1, "transactions": {"amount": "1.00"}}, "wrong_type"),
+    ({"id": 1, "order_id": 1, "transactions": [paid_back(amount="1,00")]}, "wrong_type"),
+    ({"id": 1, "order_id": 1, "transactions": [paid_back(), {**paid_back(), "currency": "USD"}]}, "wrong_type"),
+])
+def test_refunds_that_cannot_be_read(body: dict[str, Any], code: str) -> None:
+    with pytest.raises(PayloadError) as caught:
+        shopify.to_events(order_delivery(body, topic="refunds/create"))
+    assert caught.value.code == code and caught.value.detail
+
+
+def test_orders_updated_is_not_read_even_when_it_says_refunded_or_cancelled() -> None:
+    """refunds/create and orders/cancelled say it once each; orders/updated repeats it with every edit."""
+    body = order(financial_status="refunded", cancelled_at="2026-11-18T08:30:00Z")
+    assert facts_of(order_delivery(body, topic="orders/updated")) == []
 
 
 def test_test_orders_are_ignored_whatever_else_they_say() -> None:
