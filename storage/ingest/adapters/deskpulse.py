@@ -14,7 +14,9 @@ from metrics.model import (
     CsatScale,
     Event,
     MessagePosted,
+    OrderCancelled,
     OrderPlaced,
+    OrderRefunded,
     Person,
     PriorityChanged,
     Rated,
@@ -203,10 +205,38 @@ def _order(raw: dict[str, Any], index: int, received_at: datetime) -> OrderPlace
                        currency=optional_text(o.get("currency"), what=f"events[{index}].order.currency"))
 
 
+def _cancelled(raw: dict[str, Any], index: int, received_at: datetime) -> OrderCancelled:
+    """`order.cancelled`: the order is no purchase (it may come before its `order.placed`)."""
+    o = require_object(raw.get("order"), what=f"events[{index}].order")
+    at, source, suspect = event_time(o.get("cancelled_at", raw.get("occurred_at")), received_at)
+    return OrderCancelled(source=SOURCE, order_id=text_id(o.get("id"), what=f"events[{index}].order.id"),
+                          cancelled_at=at, time_source=source, time_suspect=suspect,
+                          reason=optional_text(o.get("reason"), what=f"events[{index}].order.reason"))
+
+
+def _refunded(raw: dict[str, Any], index: int, received_at: datetime) -> OrderRefunded:
+    """`order.refunded`: money given back on an order, once per refund id."""
+    o = require_object(raw.get("order"), what=f"events[{index}].order")
+    r = require_object(raw.get("refund"), what=f"events[{index}].refund")
+    at, source, suspect = event_time(r.get("refunded_at", raw.get("occurred_at")), received_at)
+    back = amount(r.get("amount"), what=f"events[{index}].refund.amount")
+    if back is None or back < 0:
+        raise PayloadError("out_of_range", f"events[{index}].refund.amount must be a number of 0 or more")
+    return OrderRefunded(source=SOURCE, order_id=text_id(o.get("id"), what=f"events[{index}].order.id"),
+                         refund_id=text_id(r.get("id"), what=f"events[{index}].refund.id"), refunded_at=at,
+                         amount=back,
+                         currency=optional_text(r.get("currency"), what=f"events[{index}].refund.currency"),
+                         time_source=source, time_suspect=suspect)
+
+
 def _one_event(raw: dict[str, Any], index: int, received_at: datetime) -> Event | None:
     kind = raw.get("type")
     if kind == "order.placed":
         return _order(raw, index, received_at)
+    if kind == "order.cancelled":
+        return _cancelled(raw, index, received_at)
+    if kind == "order.refunded":
+        return _refunded(raw, index, received_at)
     at, source, suspect = event_time(raw.get("occurred_at"), received_at)
     base = dict(source=SOURCE, ticket_id=text_id(raw.get("ticket_id"), what=f"events[{index}].ticket_id"),
                 event_id=text_id(raw.get("id"), what=f"events[{index}].id"),
