@@ -9,7 +9,16 @@ import pytest
 
 from metrics.catalog import METRICS, Context, MetricQuery, answer
 from metrics.dimensions import Dimension, Filter
-from metrics.orders import Contact, Purchase, attribute, conversion_figures, retention, retention_figures
+from metrics.orders import (
+    Contact,
+    Purchase,
+    Refund,
+    attribute,
+    conversion_figures,
+    retention,
+    retention_figures,
+    standing,
+)
 from metrics.periods import day_range
 from tests.support.tickets import BERLIN, WEEK, ticket, when
 
@@ -94,3 +103,45 @@ def test_retention_counts_customers_who_ordered_within_the_lapse_window() -> Non
     figures = retention(orders, THE_WEEK, lapse)
     # at the start: kept, quiet, lapsed; at the end: kept, quiet, new, back; new: new
     assert figures == {"rate": pytest.approx(100 * (4 - 1) / 3), "at_start": 3, "at_end": 4, "new": 1}
+
+
+# --- cancelled and refunded orders (docs/metrics.md, "Cancelled and refunded orders") ------------
+
+
+def test_a_customer_asks_buys_within_five_days_then_cancels_the_ticket_is_not_converted() -> None:
+    contacts = [Contact("t1", "cleo@example.com", when("Mon 09:00"))]
+    order = bought("cleo@example.com", "Wed 12:00", 80.0, order="shop:1001")
+    assert attribute(contacts, [order], FIVE_DAYS) == {"t1": [order]}  # until the cancellation
+    kept = standing([order], cancelled={"shop:1001"}, refunds=[])
+    assert kept == [] and attribute(contacts, kept, FIVE_DAYS) == {}
+
+
+def test_a_cancellation_leaves_the_customers_other_orders_alone() -> None:
+    """Cleo cancels Wednesday's order and buys again on Friday: the ticket converts through Friday's."""
+    contacts = [Contact("t1", "cleo@example.com", when("Mon 09:00"))]
+    cancelled = bought("cleo@example.com", "Wed 12:00", 80.0, order="shop:1")
+    again = bought("cleo@example.com", "Fri 12:00", 60.0, order="shop:2")
+    converted = attribute(contacts, standing([cancelled, again], cancelled={"shop:1"}, refunds=[]), FIVE_DAYS)
+    assert converted == {"t1": [again]}
+    assert conversion_figures(["t1"], converted)["sales"] == 60.0
+
+
+def test_refunds_lower_sales_and_a_full_refund_undoes_the_order() -> None:
+    orders = [bought("a", "Tue 10:00", 80.0, order="shop:1"), bought("b", "Tue 11:00", 50.0, order="shop:2"),
+              bought("c", "Tue 12:00", 40.0, order="shop:3"), bought("d", "Tue 13:00", 30.0, order="shop:4")]
+    refunds = [Refund("shop:1", 20.0, "EUR"), Refund("shop:1", 10.0, "EUR"),  # two partial refunds: 50 left
+               Refund("shop:2", 30.0, "EUR"), Refund("shop:2", 19.999, "EUR"),  # all of it, to half a cent
+               Refund("shop:3", 40.0, "USD"),  # another currency: not subtracted
+               Refund("shop:4", 0.0, None)]  # items restocked, no money back
+    kept = standing(orders, cancelled=set(), refunds=refunds)
+    assert [(p.order, p.total) for p in kept] == [("shop:1", 50.0), ("shop:3", 40.0), ("shop:4", 30.0)]
+
+
+def test_a_cancelled_order_makes_no_customer() -> None:
+    """Mia's only order of the week was cancelled: she is no new customer; Noah's cancelled order
+    before the week leaves him no customer at the start."""
+    lapse = timedelta(days=30)
+    orders = [bought("mia", "Thu 15:00", order="shop:1"), bought("noah", "2026-11-01 10:00", order="shop:2"),
+              bought("cleo", "2026-11-01 10:00", order="shop:3")]
+    kept = standing(orders, cancelled={"shop:1", "shop:2"}, refunds=[])
+    assert retention(kept, THE_WEEK, lapse) == {"rate": 100.0, "at_start": 1, "at_end": 1, "new": 0}
