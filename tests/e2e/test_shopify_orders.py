@@ -1,5 +1,6 @@
 """A shop's orders over real HTTP: Shopify's signed orders/create webhooks and deskpulse's own
-order.placed events turn tickets into converted tickets, in the answers and in the digest."""
+order.placed events turn tickets into converted tickets, in the answers and in the digest;
+orders/cancelled, refunds/create and order.cancelled undo them, in whatever order they come."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.ask import ask
@@ -15,7 +17,7 @@ from bot.render.digest import headline_line
 from bot.settings import Settings
 from metrics.catalog import Answer
 from metrics.periods import Unit, calendar_period
-from storage.tables import OrderRow, RawDelivery
+from storage.tables import OrderChangeRow, OrderRow, RawDelivery
 from tests.support.server import RunningServer
 from tests.support.signing import signed_request
 
@@ -92,3 +94,67 @@ def test_a_purchase_after_a_ticket_converts_it_once_whatever_shopify_repeats(ser
     assert lines["retention"].startswith("*Customer retention:* —")
     by_channel = next(d for d in digest.details if d.query.metric.name == "conversions")  # in the thread
     assert {row.key: row.figures["converted"] for row in by_channel.rows} == {"chat": 1, "email": 1}
+
+
+def post_topic(server: RunningServer, topic: str, payload: dict[str, Any]) -> Any:
+    """A signed delivery of another topic (X-Shopify-Topic is not part of the signature)."""
+    body, signed = signed_request("shopify", payload)
+    return server.post("/webhooks/shopify", body, {**signed, "x-shopify-topic": topic})
+
+
+def shopify_refund(refund_id: int, order_id: int, hours: float, amount: str) -> dict[str, Any]:
+    """A Refund as Shopify sends it with refunds/create (the fields deskpulse reads, and a few more)."""
+    return {"id": refund_id, "order_id": order_id, "created_at": at(hours), "processed_at": at(hours),
+            "note": None, "restock": True, "refund_line_items": [],
+            "transactions": [{"id": refund_id * 10, "order_id": order_id, "kind": "refund", "status": "success",
+                              "amount": amount, "currency": "EUR", "gateway": "shopify_payments", "test": False}]}
+
+
+def test_a_customer_asks_buys_within_five_days_then_cancels_and_the_ticket_is_not_converted(
+        server: RunningServer) -> None:
+    """Cleo asks Monday, buys Tuesday, cancels Wednesday. Noah's cancellation arrives before his order
+    (Shopify does not promise the order of topics). Mia keeps her order but gets 20 of 59.90 back; Ola
+    gets all of it back. Only Mia's ticket converts, for 39.90."""
+    tickets = {"version": 1, "events": [asked("1", 9, "cleo@example.com", "chat"),
+                                        asked("2", 10, "noah@example.com", "email"),
+                                        asked("3", 11, "mia@example.com", "email"),
+                                        asked("4", 12, "ola@example.com", "chat")]}
+    body, headers = signed_request("deskpulse", tickets)
+    assert server.post("/webhooks/deskpulse", body, headers).status_code == 202
+
+    cleo = shopify_order(2001, 30, "cleo@example.com", "80.00")
+    assert post_shopify(server, cleo).status_code == 202
+    cancelled = {**cleo, "cancelled_at": at(50), "cancel_reason": "customer", "financial_status": "refunded"}
+    body, signed = signed_request("shopify", cancelled)
+    signed = {**signed, "x-shopify-topic": "orders/cancelled"}
+    assert server.post("/webhooks/shopify", body, signed).status_code == 202
+    assert server.post("/webhooks/shopify", body, signed).json()["status"] == "duplicate"  # Shopify retries
+    assert post_topic(server, "orders/cancelled", {**cancelled, "updated_at": at(51)}).status_code == 202  # again
+
+    noah = shopify_order(2002, 34, "noah@example.com", "45.00")
+    assert post_topic(server, "orders/cancelled", {**noah, "cancelled_at": at(40)}).status_code == 202
+    assert post_shopify(server, noah).status_code == 202  # the order itself comes afterwards
+
+    assert post_shopify(server, shopify_order(2003, 35, "mia@example.com", "59.90")).status_code == 202
+    assert post_topic(server, "refunds/create", shopify_refund(3001, 2003, 60, "20.00")).status_code == 202
+    ola = shopify_order(2004, 36, "ola@example.com", "30.00")
+    assert post_topic(server, "refunds/create", shopify_refund(3002, 2004, 62, "30.00")).status_code == 202
+    assert post_shopify(server, ola).status_code == 202
+    ours = {"version": 1, "events": [
+        {"id": "o-9", "type": "order.cancelled", "order": {"id": "B-1", "cancelled_at": at(20)}},  # before its order
+        {"id": "o-8", "type": "order.placed", "order": {"id": "B-1", "placed_at": at(14), "total": 99,
+                                                         "currency": "EUR", "customer": {"email": "ola@example.com"}}}]}
+    body, headers = signed_request("deskpulse", ours)
+    assert server.post("/webhooks/deskpulse", body, headers).status_code == 202
+    server.wait_processed()
+
+    with server.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OrderRow)) == 5  # every order is kept
+        assert session.scalar(select(func.count()).select_from(OrderChangeRow)) == 5  # cancelled once each
+    result = ask(server.sessions, Settings(), "conversions last week", now=NOW)
+    assert isinstance(result, Answer)
+    assert result.total.figures == {"converted": 1, "tickets": 4, "rate": 25.0, "orders": 1,
+                                    "sales": pytest.approx(39.9)}
+    # no order of last week stands but Mia's: one new customer, none before
+    retention = ask(server.sessions, Settings(), "retention last week", now=NOW)
+    assert isinstance(retention, Answer) and retention.total.figures["new"] == 1
