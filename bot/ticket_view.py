@@ -13,6 +13,7 @@ from metrics.model import (
     PriorityChanged,
     Rated,
     Removed,
+    Restored,
     StatusChanged,
     TagsChanged,
     TicketEvent,
@@ -49,6 +50,8 @@ def describe(event: TicketEvent) -> str:
             return f"rated {event.raw} ({event.rating.value})"
         case Removed():
             return f"removed: {event.reason.value}"
+        case Restored():
+            return "restored: counts again"
     return event.kind
 
 

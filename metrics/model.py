@@ -187,9 +187,20 @@ class Rated(TicketEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class Removed(TicketEvent):
-    """Merged, marked as spam or deleted: the ticket leaves every metric."""
+    """Merged, marked as spam or deleted: the ticket leaves every metric (until a later
+    `Restored`, except after a merge)."""
 
     reason: RemovalReason
+
+
+@dataclass(frozen=True, kw_only=True)
+class Restored(TicketEvent):
+    """Back from spam or from the trash: the ticket counts again, as if never removed.
+
+    The ticket is removed when its latest removal or restoration is a removal
+    (metrics.tickets, docs/metrics.md "Removed tickets"). A merge is never undone: helpdesks
+    cannot unmerge, and the merged ticket's story goes on in the ticket it was merged into.
+    """
 
 
 KIND_BY_CLASS: dict[type[TicketEvent], str] = {
@@ -201,6 +212,7 @@ KIND_BY_CLASS: dict[type[TicketEvent], str] = {
     TagsChanged: "tags",
     Rated: "rated",
     Removed: "removed",
+    Restored: "restored",
 }
 CLASS_BY_KIND: dict[str, type[TicketEvent]] = {kind: cls for cls, kind in KIND_BY_CLASS.items()}
 

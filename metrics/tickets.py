@@ -23,6 +23,7 @@ from metrics.model import (
     Rated,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     Status,
     StatusChanged,
@@ -149,8 +150,12 @@ class Ticket:
 
 
 # Among events of the same second: the creation first, then messages (an agent who
-# replies and solves in one click replied before solving), then field changes.
-_RANK = {"observed": 1, "message": 2, "assigned": 3, "priority": 3, "tags": 3, "status": 4, "rated": 5, "removed": 6}
+# replies and solves in one click replied before solving), then field changes. A removal and a
+# restoration of the same second can only come from a clock that did not move between them
+# (snapshot times); the restoration is taken as the later one, since dropping a real customer's
+# ticket is the costlier mistake.
+_RANK = {"observed": 1, "message": 2, "assigned": 3, "priority": 3, "tags": 3, "status": 4, "rated": 5, "removed": 6,
+         "restored": 7}
 
 
 def _order(event: TicketEvent) -> tuple[datetime, int, str]:
@@ -216,6 +221,8 @@ class _Fold:
         self.seen_messages: set[str] = set()
         self.spans: list[OpenSpan] = []
         self.open_since: datetime | None = ticket.created_at
+        self.merged = False
+        self.removal: RemovalReason | None = None  # the latest removal, unless a restoration followed
 
     def apply(self, event: TicketEvent) -> None:
         f = self.f
@@ -244,8 +251,12 @@ class _Fold:
             case Rated():
                 f.update(csat=event.rating, csat_raw=event.raw, csat_scale=event.scale, csat_score=event.score,
                          csat_comment=event.comment, csat_agent=event.agent, rated_at=event.occurred_at)
+            case Removed(reason=RemovalReason.MERGED):
+                self.merged = True  # final: helpdesks cannot unmerge
             case Removed():
-                f["removed"] = event.reason
+                self.removal = event.reason
+            case Restored():
+                self.removal = None
 
     def _observe(self, e: TicketObserved) -> None:
         for name in _OBSERVED_FIELDS:
@@ -316,6 +327,7 @@ class _Fold:
         f = self.f
         resolved = f["status"].is_resolved
         f.update(
+            removed=RemovalReason.MERGED if self.merged else self.removal,
             tags=tuple(self.tags),
             agents=tuple(self.agents),
             response_intervals_seconds=tuple(self.intervals),

@@ -16,6 +16,7 @@ from metrics.model import (
     Rated,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     Status,
     StatusChanged,
@@ -126,6 +127,49 @@ def test_a_reply_before_the_creation_arrives_waits_for_it() -> None:
 def test_removed_tickets_are_flagged() -> None:
     t = fold_ticket([opened(), Removed(**base(5), reason=RemovalReason.SPAM)])  # type: ignore[arg-type]
     assert t.removed == RemovalReason.SPAM
+
+
+def removed(m: float, reason: RemovalReason = RemovalReason.SPAM) -> Removed:
+    return Removed(**base(m), reason=reason)  # type: ignore[arg-type]
+
+
+def restored(m: float) -> Restored:
+    return Restored(**base(m))  # type: ignore[arg-type]
+
+
+def test_a_ticket_marked_not_spam_again_counts_again_with_its_whole_history() -> None:
+    story = [opened(), says(0, Role.CUSTOMER), removed(5), restored(30), says(42, Role.AGENT),
+             status(60, Status.SOLVED)]
+    t = fold_ticket(story)
+    assert t.removed is None
+    assert t.first_response_seconds == 42 * 60 and t.one_touch  # as if it had never been flagged
+
+
+def test_the_latest_removal_or_restoration_decides_in_any_arrival_order() -> None:
+    spam_again = [opened(), removed(5), restored(30), removed(50, RemovalReason.DELETED)]
+    back_again = [opened(), removed(5, RemovalReason.DELETED), restored(30), removed(40), restored(50)]
+    for events, expected in ((spam_again, RemovalReason.DELETED), (back_again, None)):
+        arrivals = {fold_ticket(order).removed for order in itertools.permutations(events)}
+        assert arrivals == {expected}
+
+
+def test_a_removal_delivered_after_the_restoration_that_undid_it_stays_undone() -> None:
+    spam, unspam = removed(5), restored(30)
+    assert fold_ticket([opened(), unspam]).removed is None  # restoring what was never removed: nothing
+    assert fold_ticket([opened(), unspam, spam]).removed is None  # the removal, delivered late, is older
+
+
+def test_a_removal_and_a_restoration_of_the_same_second_leave_the_ticket_in() -> None:
+    events = [opened(), removed(5), restored(5)]
+    assert {fold_ticket(order).removed for order in itertools.permutations(events)} == {None}
+
+
+def test_a_merge_is_not_undone() -> None:
+    t = fold_ticket([opened(), removed(5, RemovalReason.MERGED), restored(30)])
+    assert t.removed == RemovalReason.MERGED
+    spam_then_merged = fold_ticket([opened(), removed(5), restored(10), removed(20, RemovalReason.MERGED),
+                                    removed(25), restored(30)])
+    assert spam_then_merged.removed == RemovalReason.MERGED
 
 
 def test_median_and_nearest_rank_percentile() -> None:

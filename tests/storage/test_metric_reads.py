@@ -48,7 +48,8 @@ QUESTIONS = ["volume last week", "volume last 3 weeks by channel", "backlog", "b
 AGENTS = ["ana", "ben", "cy"]
 
 actions = st.lists(st.tuples(st.integers(1, 3000), st.sampled_from(
-    ["customer", "agent", "agent", "note", "bot", "solve", "reopen", "rate", "assign", "spam"])), max_size=8)
+    ["customer", "agent", "agent", "note", "bot", "solve", "reopen", "rate", "assign", "spam", "not_spam"])),
+    max_size=8)
 ticket_plans = st.lists(st.tuples(
     st.integers(0, 34 * 24 * 60),  # opened, minutes after START
     st.sampled_from([Channel.EMAIL, Channel.CHAT, Channel.SOCIAL]),
@@ -84,6 +85,8 @@ def events_of(index: int, plan: tuple[Any, ...]) -> list[TicketEvent]:
                 story.assigned(at, agent)
             case "spam":
                 story.spam(at)
+            case "not_spam":
+                story.not_spam(at)
     return story.events
 
 

@@ -82,6 +82,20 @@ def test_a_late_event_makes_its_day_read_raw_until_it_is_built_again(sessions: A
         assert session.scalar(select(func.count()).select_from(RollupDay)) == 8
 
 
+def test_a_ticket_taken_out_of_spam_a_week_later_counts_again_on_its_own_days(sessions: Any) -> None:
+    _store(sessions, _first_responses(10, 30))  # 2 and 3 November
+    flagged = TicketStory(datetime(2026, 11, 4, 10, tzinfo=UTC), "t4").replied("+20m").spam("+1h")
+    _store(sessions, flagged.events)
+    rollups.build_missing(sessions, now=NOW)
+    assert _frt(sessions) == (20 * 60, 2)  # 10 and 30 minutes: the spam is left out
+    _store(sessions, flagged.not_spam("+6d").events[-1:])  # restored on 10 November
+    with unit_of_work(sessions) as session:  # the ticket's old day is read raw again
+        assert datetime(2026, 11, 4).date() in session.scalars(select(StaleDay.day)).all()
+    assert _frt(sessions) == (20 * 60, 3)  # 10, 20, 30 minutes
+    rollups.build_missing(sessions, now=NOW)
+    assert _frt(sessions) == (20 * 60, 3)
+
+
 def test_a_question_about_tags_reads_the_tickets(sessions: Any) -> None:
     """Daily measures carry channel, priority, group, agent and helpdesk, not tags or segments."""
     billing = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1", tags=("billing",), channel=Channel.CHAT)

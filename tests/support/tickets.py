@@ -24,6 +24,7 @@ from metrics.model import (
     Rated,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     Status,
     StatusChanged,
@@ -101,6 +102,10 @@ class TicketStory:
 
     def spam(self, at: str) -> TicketStory:
         return self._add(Removed, at, reason=RemovalReason.SPAM)
+
+    def not_spam(self, at: str) -> TicketStory:
+        """An agent undoes the spam flag (or restores the ticket from the trash)."""
+        return self._add(Restored, at)
 
     def build(self) -> Ticket:
         return fold_ticket(self.events)
