@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from metrics.model import RemovalReason
+from metrics.tickets import fold_ticket
 from storage.codec import event_to_json
 from storage.ingest.adapters import front
 from storage.ingest.adapters.contract import AuthError, PayloadError
@@ -114,3 +116,16 @@ def test_payloads_that_cannot_be_read(body: Any, code: str) -> None:
     with pytest.raises(PayloadError) as caught:
         front.to_events(delivery({"body": body, "received_at": NOW.isoformat()}))
     assert caught.value.code == code
+
+
+def test_a_conversation_taken_out_of_the_trash_counts_again() -> None:
+    inbound, reply = load("01_inbound.json"), load("02_reply_by_a_teammate.json")
+    trashed, restored = load("16_trashed.json"), load("21_restored_from_the_trash.json")
+
+    def ticket(*cases: dict[str, Any]) -> Any:
+        return fold_ticket([e for case in cases for e in front.to_events(delivery(case))])
+
+    assert ticket(inbound, reply, trashed).removed is RemovalReason.DELETED
+    back = ticket(restored, reply, trashed, inbound)  # any arrival order
+    assert back.removed is None and back.agent_replies == 1
+    assert back.first_response_seconds == 25 * 60  # the teammate's reply, 25 minutes after the customer wrote

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from metrics.model import RemovalReason
+from metrics.tickets import fold_ticket
 from storage.codec import event_to_json
 from storage.ingest.adapters import helpscout
 from storage.ingest.adapters.contract import AuthError, PayloadError
@@ -102,3 +104,19 @@ def test_the_assigned_event_also_says_when_nobody_is_assigned() -> None:
     observed, assigned = helpscout.to_events(delivery(case))
     assert observed.assignee is None  # a snapshot cannot tell "nobody" from "not said"
     assert assigned.kind == "assigned" and assigned.assignee is not None and assigned.assignee.id is None
+
+
+def test_a_conversation_marked_not_spam_counts_again_and_can_be_flagged_again() -> None:
+    spam, not_spam = load("13_marked_as_spam.json"), load("18_marked_not_spam.json")
+    again = load("13_marked_as_spam.json")
+    again.update(received_at="2026-11-16T16:00:00Z")
+    again["body"]["userUpdatedAt"] = "2026-11-16T16:00:00Z"
+
+    def ticket(*cases: dict[str, Any]) -> Any:
+        return fold_ticket([e for case in cases for e in helpscout.to_events(delivery(case))])
+
+    assert ticket(spam).removed is RemovalReason.SPAM
+    back = ticket(spam, not_spam)
+    assert back.removed is None and back.customer_messages == 1  # its history counts again
+    assert ticket(not_spam, spam).removed is None  # delivered out of order: the receipt times decide
+    assert ticket(spam, not_spam, again).removed is RemovalReason.SPAM

@@ -23,8 +23,9 @@ Quirks read here:
 - Status: `archive` resolves, `reopen` and `reminder` (a snooze ending) reopen; the snapshot in
   every event says `archived` / `assigned` / `unassigned` (or, with ticketing, `status_category`
   open / waiting / resolved), so a customer message that unarchives a conversation is a reopen.
-- Front has no CSAT webhook and no priority. `trash` removes the conversation (a later `restore`
-  does not bring it back into the metrics).
+- Front has no CSAT webhook and no priority. `trash` removes the conversation and `restore`
+  (taken out of the trash; the application webhook calls it `conversation_restored`) brings it
+  back into the metrics.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from metrics.model import (
     Person,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     Status,
     StatusChanged,
@@ -83,7 +85,7 @@ CATEGORIES = {"open": Status.OPEN, "waiting": Status.PENDING, "resolved": Status
 TEAMMATE_ROLES = {"user": Role.AGENT, "visitor": Role.AGENT, "api": Role.BOT, "integration": Role.BOT}
 MESSAGES = ("inbound", "outbound", "out_reply")
 HANDLED = (*MESSAGES, "comment", "assign", "unassign", "archive", "reopen", "reminder", "tag", "untag", "trash",
-           "ticket_status_update")
+           "restore", "ticket_status_update")
 
 
 def sign_application(secret: str, timestamp: str, body: bytes) -> str:
@@ -206,6 +208,8 @@ def _change(kind: str, target: dict[str, Any], actor: Person | None, base: Any) 
                                removed=(name,) if kind == "untag" else ())
         case "trash":
             return Removed(**base("removed"), reason=RemovalReason.DELETED)
+        case "restore":
+            return Restored(**base("restored"))
     return None  # ticket_status_update: the snapshot says it
 
 

@@ -24,6 +24,11 @@ Quirks read here:
   `ticketId` for the conversation).
 - Times are ISO 8601, normally with `Z`; one without an offset is read as UTC.
 - Help Scout has no priority.
+- Spam is a status. A conversation that shows `spam` is removed; a `convo.status` event with any
+  other status says it is not (or no longer) spam, which brings back one marked "not spam"
+  (docs/connect-helpscout.md). Nothing in the conversation dates the change of status
+  (`userUpdatedAt` need not move), so both facts are timed at receipt, like `convo.deleted`.
+  No event tells of a deleted conversation being restored.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from metrics.model import (
     Rated,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     Status,
     StatusChanged,
@@ -153,7 +159,10 @@ def _conversation(name: str, body: dict[str, Any], ticket_id: str, delivery: Del
         facts.append(Assigned(**_base(ticket_id, f"{ticket_id}:assigned:{stamp}", when, received_at),
                               assignee=_person(body.get("assignee"), what="assignee") or Person()))
     if body.get("status") == "spam":
-        facts.append(Removed(**_base(ticket_id, f"{ticket_id}:spam", when, received_at), reason=RemovalReason.SPAM))
+        facts.append(Removed(**_base(ticket_id, f"{ticket_id}:spam:{stamp}", None, received_at),
+                             reason=RemovalReason.SPAM))
+    elif name == "convo.status" and body.get("status"):
+        facts.append(Restored(**_base(ticket_id, f"{ticket_id}:not_spam:{stamp}", None, received_at)))
     for index, thread in enumerate(threads):
         facts += _thread(thread, index, ticket_id, received_at)
     return facts

@@ -25,6 +25,7 @@ from metrics.model import (
     Rated,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     StatusChanged,
     TagsChanged,
@@ -189,6 +190,8 @@ def _change(change: str, event: dict[str, Any], base: Any) -> TicketEvent | None
         return TagsChanged(**base("tags"), added=tuple(map(str, added)), removed=tuple(map(str, removed)))
     if change in REMOVALS:
         return Removed(**base("removed"), reason=REMOVALS[change])
+    if change == "undeleted":  # taken out of Deleted tickets; merges and spam have no undo event
+        return Restored(**base("restored"))
     return None
 
 
