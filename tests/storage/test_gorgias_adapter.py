@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from metrics.model import Role, Status, TimeSource
+from metrics.model import RemovalReason, Role, Status, TimeSource
+from metrics.tickets import fold_ticket
 from storage.codec import event_to_json
 from storage.ingest.adapters import gorgias
 from storage.ingest.adapters.contract import AuthError, Delivery, PayloadError
@@ -107,7 +108,42 @@ def test_a_snooze_that_has_ended_is_an_ordinary_close() -> None:
 def test_without_a_hint_a_message_or_a_ticket_says_what_it_is() -> None:
     assert [e.kind for e in gorgias.to_events(delivery({"message": message()}, None))] == ["message"]
     ticket = fixture("06_ticket_closed")["body"]
-    assert [e.kind for e in gorgias.to_events(delivery(ticket, None))] == ["observed", "status"]
+    assert [e.kind for e in gorgias.to_events(delivery(ticket, None))] == ["observed", "status", "restored"]
+
+
+def ticket_after(*cases: dict[str, Any]) -> Any:
+    """The ticket folded from these deliveries, in the order given."""
+    return fold_ticket([e for case in cases for e in gorgias.to_events(
+        delivery(case["body"], case["hint"], received_at=datetime.fromisoformat(case["received_at"])))])
+
+
+def test_a_ticket_marked_not_spam_counts_again_and_can_be_flagged_again() -> None:
+    created, spam, not_spam = fixture("01_ticket_created"), fixture("10_marked_as_spam"), fixture("14_marked_not_spam")
+    assert ticket_after(created, spam).removed is RemovalReason.SPAM
+    for order in ((created, spam, not_spam), (not_spam, spam, created)):  # any arrival order: 11:00, then 12:30
+        back = ticket_after(*order)
+        assert back.removed is None and back.status == Status.OPEN and back.reopens == 1
+    again = fixture("10_marked_as_spam")
+    again.update(received_at="2026-11-16T14:00:01Z")
+    again["body"]["ticket"]["updated_datetime"] = "2026-11-16T14:00:00.000000"
+    assert ticket_after(created, spam, not_spam, again).removed is RemovalReason.SPAM
+
+
+def test_a_ticket_taken_out_of_the_trash_counts_again() -> None:
+    trashed, restored = fixture("14_marked_not_spam"), fixture("14_marked_not_spam")
+    trashed.update(received_at="2026-11-16T13:00:01Z")
+    trashed["body"]["ticket"].update(updated_datetime="2026-11-16T13:00:00.000000",
+                                     trashed_datetime="2026-11-16T13:00:00.000000")
+    restored.update(received_at="2026-11-16T15:00:01Z")
+    restored["body"]["ticket"]["updated_datetime"] = "2026-11-16T15:00:00.000000"
+    assert ticket_after(trashed).removed is RemovalReason.DELETED
+    assert ticket_after(restored, trashed).removed is None
+
+
+def test_a_form_without_the_spam_or_trash_fields_says_nothing_of_them() -> None:
+    body = fixture("14_marked_not_spam")["body"]
+    del body["ticket"]["trashed_datetime"]
+    assert [e.kind for e in gorgias.to_events(delivery(body, "ticket-updated"))] == ["observed"]
 
 
 def test_redelivery_gives_the_same_fact_ids() -> None:

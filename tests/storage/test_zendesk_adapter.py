@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from metrics.model import RemovalReason
+from metrics.tickets import fold_ticket
 from storage.codec import event_to_json
 from storage.ingest.adapters import ADAPTERS, zendesk
 from storage.ingest.adapters.contract import AuthError, PayloadError
@@ -78,3 +80,20 @@ def test_payloads_that_cannot_be_read(body: dict[str, Any], code: str) -> None:
     with pytest.raises(PayloadError) as caught:
         zendesk.to_events(delivery({"body": body, "hint": None, "received_at": NOW.isoformat()}))
     assert caught.value.code == code
+
+
+def test_a_ticket_taken_out_of_deleted_tickets_counts_again_but_a_merge_stays() -> None:
+    def case(name: str, change: str | None = None) -> dict[str, Any]:
+        loaded = json.loads((FIXTURES / "zendesk" / name).read_text())
+        if change:
+            loaded["body"].update(type=f"zen:event-type:ticket.{change}", id=f"01J-{change}")
+        return loaded
+
+    def ticket(*cases: dict[str, Any]) -> Any:
+        return fold_ticket([e for c in cases for e in zendesk.to_events(delivery(c))])
+
+    deleted, undeleted = case("10_spam.json", "soft_deleted"), case("16_undeleted.json")
+    assert ticket(deleted).removed is RemovalReason.DELETED
+    assert ticket(deleted, undeleted).removed is None
+    assert ticket(undeleted, deleted).removed is None  # 10:40 is after 09:25, whatever came first
+    assert ticket(case("10_spam.json", "merged"), undeleted).removed is RemovalReason.MERGED

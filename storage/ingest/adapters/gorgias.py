@@ -15,6 +15,12 @@ never a reply); true without one is a teammate. `public` false is an internal no
 may lack a UTC offset: they are UTC. A snoozed ticket is "closed" with a `snooze_datetime`
 until the snooze ends: deskpulse reads it as on hold, not resolved. No trigger fires when a
 satisfaction survey is answered; a score is read only if a later ticket update carries it.
+
+Spam and the trash are fields of the ticket, not events: `spam` true removes it, and so does a
+`trashed_datetime` (at that moment). Since every update sends the whole ticket, an update that
+says `spam: false` and `trashed_datetime: null` says the ticket is in at that moment, which is how
+a ticket marked "not spam" or taken out of the trash comes back. Only a ticket that says both is
+read so: a form that leaves either field out tells nothing about it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from metrics.model import (
     Rated,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     Status,
     StatusChanged,
@@ -156,7 +163,7 @@ def _ticket_facts(ticket: dict[str, Any], *, opened: bool, received_at: datetime
     rated = _survey(ticket.get("satisfaction_survey"), base, received_at)
     if rated is not None:
         facts.append(rated)
-    facts += _removals(ticket, base, received_at)
+    facts += _removals(ticket, base, received_at, version=version, opened=opened)
     return facts
 
 
@@ -256,14 +263,20 @@ def _survey(survey: Any, base: Any, received_at: datetime) -> Rated | None:
                  comment=optional_text(survey.get("body_text"), what="satisfaction_survey.body_text"))
 
 
-def _removals(ticket: dict[str, Any], base: Any, received_at: datetime) -> list[TicketEvent]:
+def _removals(ticket: dict[str, Any], base: Any, received_at: datetime, *, version: str,
+              opened: bool) -> list[TicketEvent]:
+    """Spam and trash as this version of the ticket shows them (named per version, so that a
+    ticket flagged, cleared and flagged again is flagged twice)."""
     gone: list[TicketEvent] = []
     if ticket.get("spam") is True:
-        gone.append(Removed(**base("spam"), reason=RemovalReason.SPAM))
+        gone.append(Removed(**base(f"{version}:spam"), reason=RemovalReason.SPAM))
     trashed = ticket.get("trashed_datetime")
     if trashed:
         gone.append(Removed(**base(f"trashed:{trashed}", event_time(trashed, received_at)),
                             reason=RemovalReason.DELETED))
+    says_both = "spam" in ticket and "trashed_datetime" in ticket
+    if says_both and not gone and ticket["spam"] is False and not opened:  # a new ticket has nothing to undo
+        gone.append(Restored(**base(f"{version}:in")))
     return gone
 
 
