@@ -64,6 +64,24 @@ def test_events_out_of_order_give_the_same_ticket(server: RunningServer) -> None
     assert first.reopens == 1 and first.csat == Csat.BAD
 
 
+def test_a_ticket_flagged_as_spam_by_mistake_counts_again_once_restored(server: RunningServer) -> None:
+    story = (Story("651", MONDAY_9).opened("chat").customer("+0m").agent("+4m").solved("+20m")
+             .removed("+30m", "spam").restored("+2h"))
+    *flagged, restored = story.events
+    for event in reversed(flagged):  # the removal arrives before the ticket's own history
+        assert send(server, event).status_code == 202
+    assert ticket(server, "deskpulse:651").removed is not None
+    with server.sessions() as session:  # a removed ticket keeps no messages for the metrics
+        assert tickets.get(session, "deskpulse:651").messages == ()  # type: ignore[union-attr]
+    assert send(server, restored).status_code == 202
+    t = ticket(server, "deskpulse:651")
+    assert t.removed is None and t.first_response_seconds == 4 * 60 and t.one_touch
+    assert len(t.messages) == 2 and t.times_resolved == 1
+    merged = Story("652", MONDAY_9).opened("email").removed("+5m", "merged").restored("+1h")
+    assert send(server, merged.body()).status_code == 202
+    assert ticket(server, "deskpulse:652").removed.value == "merged"  # type: ignore[union-attr]
+
+
 def test_a_delivery_sent_twice_is_stored_twice_and_counted_once(server: RunningServer) -> None:
     story = Story("701", MONDAY_9).opened("chat").customer("+0m").agent("+1m")
     first = send(server, story.body())

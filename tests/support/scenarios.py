@@ -51,5 +51,11 @@ class Story:
     def rated(self, offset: str, value: Any, scale: str = "1_5") -> Story:
         return self._add("ticket.rated", offset, rating={"scale": scale, "value": value})
 
+    def removed(self, offset: str, reason: str = "spam") -> Story:
+        return self._add("ticket.removed", offset, reason=reason)
+
+    def restored(self, offset: str) -> Story:
+        return self._add("ticket.restored", offset)
+
     def body(self) -> dict[str, Any]:
         return {"version": 1, "events": self.events}

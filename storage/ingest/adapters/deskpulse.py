@@ -22,6 +22,7 @@ from metrics.model import (
     Rated,
     RemovalReason,
     Removed,
+    Restored,
     Role,
     StatusChanged,
     TagsChanged,
@@ -266,6 +267,8 @@ def _one_event(raw: dict[str, Any], index: int, received_at: datetime) -> Event 
                 return Removed(**base, reason=RemovalReason(str(raw.get("reason"))))
             except ValueError:
                 raise PayloadError("out_of_range", "reason must be merged, spam or deleted") from None
+        case "ticket.restored":
+            return Restored(**base)
         case str():
             return None  # a newer event type: kept in the delivery, ignored here
         case _:
