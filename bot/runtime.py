@@ -88,6 +88,9 @@ class Processor:
             self._watching.set()
         self._stop.set()
         self._worker.join(15)
+        # Free the stop event's semaphores now: uvicorn ends the process by its signal before the
+        # exit handlers that would release them run, and Python's resource tracker warns of a leak.
+        self._worker = self._stop = None
 
 
 def _processor_process(database_url: str, stop: Any) -> None:
