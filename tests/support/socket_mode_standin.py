@@ -10,8 +10,10 @@ acknowledgement is recorded with how long it took."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
 import socket
 import threading
 import time
@@ -29,6 +31,8 @@ from websockets.sync.server import Server, ServerConnection, serve
 from tests.support.slack_standin import message_problems
 
 APP_ID = "ADESKPULSE"
+TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "09": "LAST_ACK", "0B": "CLOSING"}  # as /proc/net/tcp writes them
 
 
 @dataclass
@@ -120,6 +124,23 @@ class SocketModeStandIn:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+    def sockets_from_this_process(self) -> list[str]:
+        """The TCP state of each socket this process holds open to the stand-in: the app's ends of its
+        connections (the stand-in's own ends have its port as their local port). Read from /proc (Linux)."""
+        held = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # closed meanwhile
+                held.add(os.readlink(f"/proc/self/fd/{fd}"))
+        states = []
+        with open("/proc/self/net/tcp") as table:
+            next(table)  # the header
+            for row in table:
+                fields = row.split()
+                remote, state, inode = fields[2], fields[3], fields[9]
+                if int(remote.split(":")[1], 16) == self.port and f"socket:[{inode}]" in held:
+                    states.append(TCP_STATES.get(state, state))
+        return states
 
     def _wait(self, ready: Callable[[], bool], result: Callable[[], Any], timeout: float, what: str) -> Any:
         deadline = time.monotonic() + timeout
