@@ -25,9 +25,9 @@ from bot.slack.webapi import web_client
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-# How often the Socket Mode client pings Slack and checks its connection. slack_sdk's built-in client
-# notices a connection cut without a closing handshake only by these checks (after about four of
-# them), spinning a core meanwhile; Bolt's default of 10 s left deskpulse deaf for a minute.
+# How often the Socket Mode client pings Slack and checks its connection. A connection closed under it
+# (bot/slack/socket_mode.py) is opened again at the next check; one that just goes silent is given up
+# after about four checks without a pong. Bolt's default of 10 s left deskpulse deaf for a minute.
 SOCKET_MODE_CHECK_SECONDS = 2.0
 
 
@@ -82,7 +82,7 @@ def events_route(app: App | None) -> Route:
 def start_socket_mode(app: App, app_token: str) -> Callable[[], None]:
     """Connect over Socket Mode in the background, trying again while Slack cannot be reached, so
     the webhooks are served meanwhile; returns how to disconnect."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot.slack.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(app, app_token, ping_interval=SOCKET_MODE_CHECK_SECONDS)
     stopped = threading.Event()
