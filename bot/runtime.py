@@ -39,11 +39,11 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(settings: Settings, *, migrate: bool = True) -> Database:
-    """Bring the schema up to date (Alembic) and open the engine."""
+def open_database(settings: Settings, *, migrate: bool = True, checkpoints: bool = True) -> Database:
+    """Bring the schema up to date (Alembic) and open the engine (`checkpoints`: storage.db.make_engine)."""
     if migrate:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, checkpoints=checkpoints)
     return Database(engine=engine, sessions=make_sessions(engine))
 
 
@@ -148,7 +148,8 @@ def build_web(settings: Settings, database: Database, *, clock: Callable[[], dat
 def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
                   processor: str = "process") -> Service:
     """Migrate, then start the delivery processor; the caller serves `app`."""
-    database = open_database(settings)
+    # A processor of its own process checkpoints SQLite's log, so the intake's commits need not.
+    database = open_database(settings, checkpoints=processor != "process")
     worker = Processor(settings.database_url, database.sessions, mode=processor, clock=clock)
     worker.start()
     def stop_service() -> None:
@@ -170,5 +171,5 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now
 def create_worker_app() -> ASGIApp:
     """App factory for each of `deskpulse serve --workers N`'s processes (the parent migrated)."""
     settings = Settings()
-    database = open_database(settings, migrate=False)
+    database = open_database(settings, migrate=False, checkpoints=False)  # the parent's processor does
     return build_web(settings, database, on_shutdown=database.close)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -20,7 +21,7 @@ from storage.tables import storable_json
 DEFAULT_DATABASE_URL = "sqlite:///deskpulse.db"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, checkpoints: bool = True) -> None:
     # WAL lets readers work while the webhook writer commits; NORMAL is durable across
     # application crashes (an OS crash may lose the last commits, the journal stays sound).
     cursor = dbapi_connection.cursor()
@@ -28,15 +29,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    if not checkpoints:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for a SQLite file or a PostgreSQL URL (postgresql+psycopg://...)."""
+def make_engine(url: str, *, checkpoints: bool = True, **kwargs: Any) -> Engine:
+    """An engine for a SQLite file or a PostgreSQL URL (postgresql+psycopg://...).
+
+    `checkpoints=False` (SQLite): this engine's commits never copy the write-ahead log back into
+    the database; another engine on the same file must (the delivery processor's does). A
+    checkpoint runs inside the commit that crosses the log's size limit, so the webhook intake
+    leaves them to the processor and answers sooner.
+    """
     kwargs.setdefault("json_serializer", storable_json)  # what CleanJSON columns promise
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, checkpoints=checkpoints))
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
