@@ -53,6 +53,13 @@ def make_engine(url: str, *, checkpoints: bool = True, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def checkpoint(sessions: sessionmaker[Session]) -> None:
+    """SQLite: copy the write-ahead log back into the database, as far as readers allow (PASSIVE
+    neither waits for nor blocks anyone)."""
+    with sessions() as session:
+        session.connection().exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def is_postgres(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
