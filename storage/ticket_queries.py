@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from metrics.model import Role
@@ -17,12 +17,14 @@ from storage.tickets import with_details
 
 def customer_tickets(session: Session, customer: str) -> list[Ticket]:
     """A customer's tickets, found by email (any case), helpdesk id or exact name."""
-    wanted = customer.strip()
-    t = TicketRow
-    # three indexed equalities: /customer must not scan every ticket
-    query = select(t).where(or_(t.requester_key == wanted.lower(), t.requester_id == wanted,
-                                t.requester_name == wanted)).order_by(t.created_at)
-    return with_details(session, list(session.scalars(query)))
+    return with_details(session, list(session.scalars(customer_query(customer))))
+
+
+def customer_query(customer: str) -> Select[tuple[TicketRow]]:
+    """Three indexed equalities, oldest ticket first: /customer must not scan every ticket."""
+    wanted, t = customer.strip(), TicketRow
+    return select(t).where(or_(t.requester_key == wanted.lower(), t.requester_id == wanted,
+                               t.requester_name == wanted)).order_by(t.created_at)
 
 
 def has_tickets(session: Session) -> bool:
