@@ -26,6 +26,7 @@ from storage.metric_figures import TAGS, has_tag, open_at
 from storage.metric_figures import TICKETS as T
 
 Figures = dict[str, float | None]
+RECENT_TICKETS = 10_000  # read at once when telling new tags from known ones
 
 _COLUMN: dict[Dimension, ColumnElement[Any]] = {
     Dimension.CHANNEL: T.c.channel, Dimension.AGENT: func.coalesce(T.c.assignee_id, T.c.assignee_name),
@@ -134,11 +135,23 @@ class StoredSource:
         return [Grouping(_COLUMN[by])]
 
     def _tags_seen_before(self, tags: Iterable[str], moment: datetime) -> set[str]:
-        """Which of `tags` a ticket created before `moment` carried (any ticket, filters or not)."""
-        seen = set()
-        for tag in tags:
-            older = (select(TAGS.c.ticket_key).join(T, T.c.key == TAGS.c.ticket_key)
-                     .where(TAGS.c.tag == tag, T.c.created_at < moment, T.c.removed.is_(None)))
+        """Which of `tags` a ticket created before `moment` carried (any ticket, filters or not).
+
+        The latest tickets before the moment settle most tags in one read, and all of them when the
+        history before the moment is short; a tag still open is then looked up among its own rows,
+        which stays short unless the tag really is new and common (a tag's rows before the moment
+        are found first: they were stored earlier)."""
+        wanted = set(tags)
+        live_before = [T.c.created_at < moment, T.c.removed.is_(None)]
+        latest = select(T.c.key).where(*live_before).order_by(T.c.created_at.desc()).limit(RECENT_TICKETS).subquery()
+        # no condition on the tag: the planner must walk these tickets' tags, not every row of a tag
+        seen = wanted & set(self.session.scalars(select(TAGS.c.tag).distinct().where(
+            TAGS.c.ticket_key.in_(select(latest.c.key)))))
+        if self.session.scalar(select(func.count()).select_from(latest)) < RECENT_TICKETS:
+            return seen  # every ticket before the moment was read
+        for tag in wanted - seen:
+            older = select(TAGS.c.ticket_key).join(T, T.c.key == TAGS.c.ticket_key).where(TAGS.c.tag == tag,
+                                                                                         *live_before)
             if self.session.scalar(select(exists(older))):
                 seen.add(tag)
         return seen
