@@ -1,4 +1,4 @@
-# deskpulse: `docker build -t deskpulse . && docker run -p 3000:3000 --env-file .env deskpulse`
+# deskpulse: `docker build -t deskpulse . && docker run -p 3000:3000 --env-file .env -v deskpulse-data:/data deskpulse`
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,8 +12,12 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY metrics ./metrics
 COPY storage ./storage
+# The user and group both get the fixed id 10001 (chown of a bind mount, fsGroup); /data is made
+# empty, not from /etc/skel, since it becomes the data volume.
 RUN pip install ".[postgres]" \
-    && useradd --system --uid 10001 --home-dir /data --create-home deskpulse
+    && groupadd --gid 10001 deskpulse \
+    && useradd --uid 10001 --gid deskpulse --home-dir /data --no-create-home deskpulse \
+    && install -d -o deskpulse -g deskpulse /data
 
 USER deskpulse
 WORKDIR /data
