@@ -14,6 +14,8 @@ from typing import IO, Any
 
 import click
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bot.runtime import Database, build_service, open_database, utc_now
 from bot.settings import Settings, explain
@@ -457,4 +459,20 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="deskpulse")
+    try:
+        cli(prog_name="deskpulse")
+    except OperationalError as exc:  # e.g. serve or db upgrade cannot open the database at all
+        click.echo(f"deskpulse: {database_unreachable(exc)}", err=True)
+        sys.exit(1)
+
+
+def database_unreachable(exc: OperationalError) -> str:
+    """One line an admin can act on, naming the database (never its password) and the driver's reason."""
+    reason = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
+    try:
+        url = make_url(Settings().database_url)
+    except Exception:  # the settings were read once already; this message must not fail too
+        return f"cannot use the database: {reason}"
+    hint = ("is its folder there, and writable by this user?" if url.get_backend_name() == "sqlite"
+            else "is the server running, and are DATABASE_URL's host, port and credentials right?")
+    return f"cannot use the database {url.render_as_string(hide_password=True)}: {reason}; {hint}"

@@ -50,3 +50,19 @@ def test_a_wrong_value_stops_with_one_line_and_exit_code_2(tmp_path: Path, varia
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0] and expected in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:///{tmp}/no-such-folder/deskpulse.db", "writable by this user"),
+    ("postgresql+psycopg://support:s3cret@127.0.0.1:1/deskpulse", "is the server running"),
+])
+def test_a_database_that_cannot_be_opened_stops_with_one_line_and_exit_code_1(tmp_path: Path, url: str,
+                                                                              expected: str) -> None:
+    for command in (["serve"], ["db", "upgrade"]):
+        result = subprocess.run([sys.executable, "-m", "bot", *command], cwd=tmp_path, capture_output=True,
+                                text=True, env={"PATH": "/usr/bin:/bin", "DATABASE_URL": url.format(tmp=tmp_path)},
+                                timeout=60)
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()
+        assert "cannot use the database" in lines[-1] and expected in lines[-1], result.stderr
+        assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
