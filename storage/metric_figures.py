@@ -32,7 +32,7 @@ from metrics.sla import sla_tally
 from metrics.volume import age_seconds, backlog_by_age
 from storage import order_figures, rollups
 from storage.rollups import Measured
-from storage.tables import TicketMessage, TicketRow, TicketSpan, TicketTag
+from storage.tables import SPAN_LENGTH_LIMITS, TicketMessage, TicketRow, TicketSpan, TicketTag
 
 if TYPE_CHECKING:
     from storage.figures import StoredSource
@@ -47,17 +47,23 @@ def within(column: ColumnElement[datetime], period: Period) -> list[ColumnElemen
     return [column >= period.start, column < period.end]
 
 
-def open_spans(opened_before: ColumnElement[bool], resolved_after: datetime) -> Subquery:
-    """Spans that `opened_before` holds for and that are unresolved or were resolved after
-    `resolved_after`: two index ranges (unresolved; resolved since), never the history before."""
-    still_open = select(S.c.ticket_key).where(S.c.resolved_at.is_(None), opened_before)
-    resolved_since = select(S.c.ticket_key).where(S.c.resolved_at > resolved_after, opened_before)
-    return union_all(still_open, resolved_since).subquery()
+def open_spans(moment: datetime, *, opened_at_moment: bool) -> Subquery:
+    """Spans open at `moment` (opened before it, or also at it) and unresolved at it: the spans
+    unresolved now, and per length class (storage.tables.SPAN_LENGTH_LIMITS) those opened within
+    its limit before the moment and resolved after it; never the whole history on either side."""
+    opened = S.c.opened_at <= moment if opened_at_moment else S.c.opened_at < moment
+    still_open = select(S.c.ticket_key).where(S.c.resolved_at.is_(None), opened)
+    by_class = [select(S.c.ticket_key).where(S.c.length_class == k, S.c.opened_at > moment - limit, opened,
+                                             S.c.resolved_at > moment)
+                for k, limit in enumerate(SPAN_LENGTH_LIMITS)]
+    longest = select(S.c.ticket_key).where(S.c.length_class == len(SPAN_LENGTH_LIMITS), opened,
+                                           S.c.resolved_at > moment)
+    return union_all(still_open, *by_class, longest).subquery()
 
 
 def open_at(moment: datetime) -> Subquery:
     """Tickets (one row each: spans never overlap) open at `moment` (metrics.tickets.OpenSpan.holds)."""
-    return open_spans(S.c.opened_at <= moment, moment)
+    return open_spans(moment, opened_at_moment=True)
 
 
 def has_tag(*where: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -119,7 +125,7 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
     # active: open at the start, or opened in the period while not active before in it
     for key, found in measured(source, "opened", period, by).items():
         counts[key]["active"] = int(np.count_nonzero(~(found.values[:, 0] > start)))
-    open_at_start = open_spans(S.c.opened_at < period.start, period.start)
+    open_at_start = open_spans(period.start, opened_at_moment=False)
     for key, (n,) in source.rows(by, [func.count(distinct(open_at_start.c.ticket_key))], open_at_start, [],
                                  aggregate=[]):
         counts[key]["active"] += n

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -300,11 +300,28 @@ class TicketSpan(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    # which of SPAN_LENGTH_LIMITS a resolved span's length stays within (NULL while unresolved):
+    # "open at a past moment" then reads, per class, only the spans opened within its limit before it
+    length_class: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_ticket_spans_resolved", "resolved_at"),
         Index("ix_ticket_spans_opened", "opened_at"),
+        Index("ix_ticket_spans_length_opened", "length_class", "opened_at"),
     )
+
+
+SPAN_LENGTH_LIMITS = (timedelta(days=1), timedelta(days=7), timedelta(days=30), timedelta(days=90),
+                      timedelta(days=365))  # a last class, longer than a year, has no limit
+
+
+def span_length_class(opened_at: datetime, resolved_at: datetime | None) -> int | None:
+    """The first class whose limit holds the span with a second to spare (so that rounding, here or
+    in migration 0012's SQL, can only move a span up a class, which keeps it found)."""
+    if resolved_at is None:
+        return None
+    length = resolved_at - opened_at + timedelta(seconds=1)
+    return next((k for k, limit in enumerate(SPAN_LENGTH_LIMITS) if length <= limit), len(SPAN_LENGTH_LIMITS))
 
 
 class DailyMeasure(Base):

@@ -25,7 +25,7 @@ from metrics.tickets import OpenSpan, PublicMessage, Ticket, fold_ticket
 from storage import rollups
 from storage.codec import event_from_json, event_to_json
 from storage.db import dialect_insert, is_postgres
-from storage.tables import TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag
+from storage.tables import TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag, span_length_class
 
 
 def save_events_many(session: Session, batch: Sequence[tuple[int | None, Sequence[TicketEvent]]]) -> None:
@@ -133,7 +133,8 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
     if messages:
         connection.execute(TicketMessage.__table__.insert(), messages)
     spans = [{"ticket_key": t.key[:200], "seq": i, "opened_at": s.opened_at, "resolved_at": s.resolved_at,
-              "resolved_by": s.resolved_by[:200] if s.resolved_by else None}
+              "resolved_by": s.resolved_by[:200] if s.resolved_by else None,
+              "length_class": span_length_class(s.opened_at, s.resolved_at)}
              for t in folded if t.removed is None for i, s in enumerate(t.open_spans)]
     if spans:
         connection.execute(TicketSpan.__table__.insert(), spans)

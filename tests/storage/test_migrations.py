@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from storage import tickets
 from storage.db import make_engine, make_sessions, unit_of_work
 from storage.migrate import alembic_config, current_revision, upgrade
-from storage.tables import Base, TicketSpan
+from storage.tables import Base, TicketSpan, span_length_class
 from tests.support.tickets import ticket
 
 
@@ -43,3 +43,26 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(database_url:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_spans_stored_before_revision_0012_get_a_length_class_whose_limit_holds_them(database_url: str) -> None:
+    """Migration 0012 classes spans in SQL; the read of "open at a moment" relies on every
+    resolved span's class limit being at least its length, as storage.tables.span_length_class."""
+    lengths = [timedelta(minutes=5), timedelta(days=1) - timedelta(seconds=2), timedelta(days=1),
+               timedelta(days=6, hours=23), timedelta(days=45), timedelta(days=365), timedelta(days=900)]
+    stories = [ticket("Mon 09:00", ticket_id=f"L{i}").wrote("+0m").solved(f"+{length.total_seconds():.0f}s")
+               for i, length in enumerate(lengths)] + [ticket("Mon 09:00", ticket_id="open").wrote("+0m")]
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    with unit_of_work(sessions) as session:
+        tickets.store(session, [story.build() for story in stories])
+    command.downgrade(alembic_config(database_url), "0011")
+    upgrade(database_url)
+    with sessions() as session:
+        rows = session.execute(select(TicketSpan.ticket_key, TicketSpan.opened_at, TicketSpan.resolved_at,
+                                      TicketSpan.length_class)).all()
+    engine.dispose()
+    assert len(rows) == len(stories)
+    for key, opened, resolved, length_class in rows:
+        assert length_class == span_length_class(opened, resolved), key
