@@ -139,8 +139,8 @@ class StoredSource:
 
         The latest tickets before the moment settle most tags in one read, and all of them when the
         history before the moment is short; a tag still open is then looked up among its own rows,
-        which stays short unless the tag really is new and common (a tag's rows before the moment
-        are found first: they were stored earlier)."""
+        in the order they were stored (older tickets' rows usually first), which takes long only for
+        a tag that is new in the period and already on many tickets."""
         wanted = set(tags)
         live_before = [T.c.created_at < moment, T.c.removed.is_(None)]
         latest = select(T.c.key).where(*live_before).order_by(T.c.created_at.desc()).limit(RECENT_TICKETS).subquery()
