@@ -283,6 +283,9 @@ class _Groups:
         keys = {code: _key(self.by, self.dims.tuples[code]) if self.keep(self.dims.tuples[code]) else None
                 for code in present.tolist() if code >= 0}
         names = sorted({k for k in keys.values() if k is not None})
+        if len(names) == 1 and len(keys) == len(present) and None not in keys.values():
+            self._take(names[0], codes, values)  # every row in one group (no breakdown, no filter out)
+            return
         position = {name: i for i, name in enumerate(names)}
         lookup = np.full(len(self.dims.tuples) + 1, -1, dtype=np.intp)  # the last entry: unknown (-1)
         for code, key in keys.items():
