@@ -34,15 +34,17 @@ from storage.migrate import upgrade  # noqa: E402
 PERIODS = ["yesterday", "last week", "last month", "last quarter", "last year"]
 
 
-def questions(periods: list[str], breakdown: bool) -> list[str]:
-    asked = [f"{name} {period}" for name in METRICS for period in periods]
+def questions(periods: list[str], breakdown: bool, metrics: list[str] | None = None) -> list[str]:
+    names = [name for name in METRICS if metrics is None or name in metrics]
+    asked = [f"{name} {period}" for name in names for period in periods]
     if breakdown:
-        asked += [f"{name} {period} by channel" for name, metric in METRICS.items() for period in periods
-                  if name not in ("agents", "tags", "level") and not metric.of_customers]
+        asked += [f"{name} {period} by channel" for name in names for period in periods
+                  if name not in ("agents", "tags", "level") and not METRICS[name].of_customers]
     return asked
 
 
-def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: bool, budget: float) -> None:
+def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: bool, budget: float,
+        metrics: list[str] | None = None) -> None:
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessions(engine)
@@ -53,7 +55,7 @@ def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: 
     answer_query(sessions, settings, warm_up, now=now)
     print(f"{'question':<40} {'p50 ms':>9} {'p95 ms':>9}")
     slow = 0
-    for text in questions(periods, breakdown):
+    for text in questions(periods, breakdown, metrics):
         query = parse_query(text, now=now, tz=settings.zone)
         assert isinstance(query, MetricQuery)
         timings: list[float] = []
@@ -77,11 +79,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--periods", default=",".join(PERIODS), help="comma-separated period words")
     parser.add_argument("--no-breakdown", action="store_true")
+    parser.add_argument("--metrics", help="comma-separated metric names (default: every metric)")
     parser.add_argument("--budget", type=float, default=5.0, help="stop repeating a question slower than this (s)")
     args = parser.parse_args()
     url, end = database_from_arguments(parser, args)
     run(url, now=end.replace(hour=9), repeat=args.repeat, periods=args.periods.split(","),
-        breakdown=not args.no_breakdown, budget=args.budget)
+        breakdown=not args.no_breakdown, budget=args.budget,
+        metrics=args.metrics.split(",") if args.metrics else None)
 
 
 if __name__ == "__main__":
