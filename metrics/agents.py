@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from metrics.model import Csat, Role
 from metrics.periods import Period
-from metrics.stats import median
+from metrics.stats import median_of_many
 from metrics.tickets import Ticket
 
 Figures = dict[str, float | None]
@@ -38,24 +40,27 @@ def agents(tickets: Sequence[Ticket], period: Period) -> dict[str, Figures]:
         rater = (t.csat_agent.id or t.csat_agent.name) if t.csat_agent else t.assignee_key
         if t.csat and rater and t.rated_at and period.contains(t.rated_at):
             ratings[rater].append(t.csat)
-    return agent_figures(replies, {who: len(keys) for who, keys in handled.items()}, closed, first_responses, ratings)
+    return agent_figures(replies, {who: len(keys) for who, keys in handled.items()}, closed, first_responses,
+                         ratings={who: len(given) for who, given in ratings.items()},
+                         good={who: given.count(Csat.GOOD) for who, given in ratings.items()})
 
 
 def agent_figures(replies: Mapping[str, int], handled: Mapping[str, int], closed: Mapping[str, int],
-                  first_responses: Mapping[str, Sequence[float]], ratings: Mapping[str, Sequence[Csat]],
-                  ) -> dict[str, Figures]:
+                  first_responses: Mapping[str, Sequence[float] | np.ndarray], *, ratings: Mapping[str, int],
+                  good: Mapping[str, int]) -> dict[str, Figures]:
     """Each agent's line from the work credited to them: replies, conversations replied in,
-    resolutions, first response times and ratings."""
+    resolutions, first response times (a year of them is an array), and the ratings credited
+    to them with how many of those were good."""
     people = set(replies) | set(closed) | set(first_responses) | set(ratings)
     return {who: {
         "replies": float(replies.get(who, 0)), "closed": float(closed.get(who, 0)),
-        "handled": float(handled.get(who, 0)), "csat": _good_share(ratings.get(who, ())),
-        "ratings": float(len(ratings.get(who, ()))), "frt_median": median(first_responses.get(who, ())),
+        "handled": float(handled.get(who, 0)), "csat": _good_share(good.get(who, 0), ratings.get(who, 0)),
+        "ratings": float(ratings.get(who, 0)), "frt_median": median_of_many(first_responses.get(who, ())),
     } for who in sorted(people)}
 
 
-def _good_share(ratings: Sequence[Csat]) -> float | None:
-    return 100.0 * list(ratings).count(Csat.GOOD) / len(ratings) if ratings else None
+def _good_share(good: int, rated: int) -> float | None:
+    return 100.0 * good / rated if rated else None
 
 
 def agent_names(tickets: Sequence[Ticket]) -> dict[str, str]:

@@ -53,7 +53,7 @@ class StoredSource:
         self.filter_list = list(filters)
         self.filters = [_matches(f, context.segments) for f in filters]
         self.conditions = [T.c.removed.is_(None), *self.filters]
-        self._agents: dict[tuple[datetime, datetime], dict[str, Figures]] = {}
+        self._agent_work: dict[tuple[datetime, datetime], metric_figures.AgentWork] = {}
 
     # --- catalog.Source ------------------------------------------------------------------
 
@@ -61,11 +61,7 @@ class StoredSource:
         return metric_figures.FIGURES[metric.name](self, period, by)
 
     def agents(self, period: Period) -> dict[str, Figures]:
-        """Asked twice per period (the team's line and the agents' rows): read once."""
-        moments = (period.start, period.end)
-        if moments not in self._agents:
-            self._agents[moments] = metric_figures.agents(self, period)
-        return self._agents[moments]
+        return self.agent_work(period).per_agent
 
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The name the helpdesk last gave each agent id on an assigned ticket."""
@@ -92,6 +88,13 @@ class StoredSource:
         return None if row is None else OldestTicket(row.key, row.subject, age_seconds(row.created_at, at))
 
     # --- reads for storage/metric_figures.py ----------------------------------------------
+
+    def agent_work(self, period: Period) -> metric_figures.AgentWork:
+        """Asked twice per period (the team's line and the agents' rows): read once."""
+        moments = (period.start, period.end)
+        if moments not in self._agent_work:
+            self._agent_work[moments] = metric_figures.agent_work(self, period)
+        return self._agent_work[moments]
 
     def rows(self, by: Dimension | None, columns: Sequence[ColumnElement[Any]], table: FromClause,
              where: Sequence[ColumnElement[bool]], *, aggregate: Sequence[ColumnElement[Any]] | None = None,

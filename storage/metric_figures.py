@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +24,13 @@ from sqlalchemy import (
 from metrics.agents import agent_figures
 from metrics.catalog import level_figures, team
 from metrics.dimensions import Dimension
-from metrics.model import Csat, Role
+from metrics.model import Csat
 from metrics.outcomes import outcome_figures
 from metrics.periods import Period
 from metrics.response_times import duration_figures, resolution_figures
 from metrics.satisfaction import csat_figures, csat_tally
 from metrics.sla import sla_tally
+from metrics.stats import median_of_many
 from metrics.volume import age_seconds, backlog_by_age
 from storage import order_figures, rollups
 from storage.rollups import Measured
@@ -202,34 +204,78 @@ def sla(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     return figures
 
 
-def agents(source: StoredSource, period: Period) -> dict[str, Figures]:
-    """Each agent credited with the work they did (metrics.agents)."""
-    replies, handled, closed = {}, {}, {}
-    first_responses: dict[str, list[float]] = defaultdict(list)
-    ratings: dict[str, list[Csat]] = defaultdict(list)
-    agent_replies = [M.c.role == Role.AGENT.value, M.c.author.is_not(None), *within(M.c.at, period)]
-    per_author = [M.c.author, func.count(), func.count(distinct(M.c.ticket_key))]
-    for _, (who, n, conversations) in source.rows(None, per_author, M, agent_replies, aggregate=[M.c.author]):
-        replies[who], handled[who] = n, conversations
-    for _, (who, n) in source.rows(None, [S.c.resolved_by, func.count()], S,
-                                   [S.c.resolved_by.is_not(None), *within(S.c.resolved_at, period)],
-                                   aggregate=[S.c.resolved_by]):
-        closed[who] = n
-    for _, (who, seconds) in source.rows(None, [T.c.first_responder, func.coalesce(T.c.first_response_seconds, 0.0)],
-                                         T, [T.c.first_responder.is_not(None), *within(T.c.first_response_at, period)]):
-        first_responses[who].append(seconds)
-    rater = func.coalesce(T.c.csat_agent_id, T.c.assignee_id, T.c.assignee_name)
-    for _, (who, verdict) in source.rows(None, [rater, T.c.csat], T, [
-            T.c.csat.is_not(None), rater.is_not(None), *within(T.c.rated_at, period)]):
-        ratings[who].append(Csat(verdict))
-    return agent_figures(replies, handled, closed, first_responses, ratings)
+@dataclass(frozen=True)
+class AgentWork:
+    """The period's work per agent (metrics.agents), and the conversations the whole team replied
+    in, each once: both come from the same replies."""
+
+    per_agent: dict[str, Figures]
+    conversations: int
+    first_response_median: float | None  # of every first response, an agent named on it or not
+
+
+def agent_work(source: StoredSource, period: Period) -> AgentWork:
+    """Each agent credited with the work they did, from the daily measures where the question
+    allows: replies by author, resolutions by who resolved, first responses by who wrote them,
+    ratings by the agent they credit."""
+    replies = _by_agent(source, "replies", period)
+    authors, author = _credited(replies)
+    # a ticket counts once, at its first reply in the period: the reply before it was earlier, or none
+    start = period.start.timestamp()
+    first_for_team, first_for_author = ~(replies.values[:, 0] >= start), ~(replies.values[:, 1] >= start)
+    first_responses = _by_agent(source, "first_responses", period)
+    ratings = _by_agent(source, "ratings", period)
+    raters, rater = _credited(ratings)
+    good = ratings.values[:, 0] == rollups.VERDICTS.index(Csat.GOOD)
+    per_agent = agent_figures(
+        _per_agent_count(authors, author), _per_agent_count(authors, author[first_for_author]),
+        _per_agent_count(*_credited(_by_agent(source, "closures", period))),
+        _per_agent_numbers(first_responses),
+        ratings=_per_agent_count(raters, rater), good=_per_agent_count(raters, rater[good]))
+    return AgentWork(per_agent, int(np.count_nonzero(first_for_team)),
+                     median_of_many(first_responses.values[:, 0]))
+
+
+def _by_agent(source: StoredSource, name: str, period: Period) -> Measured:
+    """A measure kept with the agent each measurement is credited to (storage.rollups)."""
+    return measured(source, name, period, None, with_dims=True)["all"]
+
+
+def _credited(found: Measured) -> tuple[list[str], np.ndarray]:
+    """Who each measurement is credited to (the agent its attributes end with): the agents
+    named, and each row's position among them (-1: nobody)."""
+    dims = found.dims or []
+    codes = found.codes if found.codes is not None else np.empty(0, dtype=np.intp)
+    present = np.flatnonzero(np.bincount(codes, minlength=len(dims))).tolist()  # no sort: a year is many rows
+    names = sorted({who for code in present if (who := dims[code][-1]) is not None})
+    position = {who: i for i, who in enumerate(names)}
+    lookup = np.full(len(dims) + 1, -1, dtype=np.intp)
+    for code in present:
+        lookup[code] = position.get(dims[code][-1], -1)
+    return names, lookup[codes]
+
+
+def _per_agent_count(names: list[str], agent: np.ndarray) -> dict[str, int]:
+    """Measurements per agent (rows credited to nobody left out); agents with none are absent."""
+    counts = np.bincount(agent[agent >= 0], minlength=len(names))
+    return {who: int(n) for who, n in zip(names, counts.tolist(), strict=True) if n}
+
+
+def _per_agent_numbers(found: Measured) -> dict[str, np.ndarray]:
+    """Each agent's numbers (the measure's first), in one sort rather than a pass per agent."""
+    names, agent = _credited(found)
+    credited = agent >= 0
+    agent, values = agent[credited], found.values[credited, 0]
+    counts = np.bincount(agent, minlength=len(names))
+    small = agent.astype(np.int16) if len(names) < 2 ** 15 else agent  # a stable sort of small numbers is a radix sort
+    split = np.split(values[np.argsort(small, kind="stable")], np.cumsum(counts)[:-1]) if names else []
+    return {who: numbers for who, numbers, n in zip(names, split, counts.tolist(), strict=True) if n}
 
 
 def team_line(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """The team's line of the agents table (agents has rows of its own, never a breakdown)."""
-    conversations = source.count(M, [M.c.role == Role.AGENT.value, *within(M.c.at, period)], distinct_tickets=True)
-    median = first_response_time(source, period, None)["all"]["median"]
-    return {"all": team(source.agents(period), conversations, median)}
+    work = source.agent_work(period)
+    return {"all": team(work.per_agent, work.conversations, work.first_response_median)}
 
 
 def tags(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:

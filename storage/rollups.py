@@ -86,6 +86,40 @@ def _previous_span(column: str, *, reopen: bool = False) -> ColumnElement[dateti
     return select(previous.c[column]).where(*where).scalar_subquery()
 
 
+def _previous_reply(*, same_author: bool) -> ColumnElement[datetime]:
+    """When the ticket's agent reply before this one was sent (with `same_author`: this author's
+    own reply before it), so a ticket is counted once per period: at its first reply in it.
+    A ticket's messages are numbered in time order (metrics.tickets.fold_ticket)."""
+    previous = M.alias("previous_reply")
+    where = [previous.c.ticket_key == M.c.ticket_key, previous.c.seq < M.c.seq, previous.c.role == Role.AGENT.value]
+    if same_author:
+        where.append(previous.c.author == M.c.author)
+    return select(func.max(previous.c.at)).where(*where).scalar_subquery()
+
+
+def _rater() -> ColumnElement[str]:
+    """Who a rating is credited to: the agent the helpdesk names on it, else the assignee."""
+    return func.coalesce(T.c.csat_agent_id, T.c.assignee_id, T.c.assignee_name)
+
+
+def _agent_measures(verdict: ColumnElement[int]) -> list[Measure]:
+    """The work each agent did (metrics.agents), the agent kept after DIMS."""
+    agent_reply = M.c.role == Role.AGENT.value
+    return [
+        # every agent reply, also without an author: the team's conversations count those too
+        Measure("replies", M, M.c.at, (agent_reply,), lambda d: [
+            epoch(d, _previous_reply(same_author=False)), epoch(d, _previous_reply(same_author=True))],
+            extra=(M.c.author,)),
+        Measure("closures", S, S.c.resolved_at, (S.c.resolved_by.is_not(None),), lambda d: [],
+                extra=(S.c.resolved_by,)),
+        # every first response, as "frt" has them: the team's median counts those nobody is named on
+        Measure("first_responses", T, T.c.first_response_at, (T.c.first_response_seconds.is_not(None),),
+                lambda d: [T.c.first_response_seconds], extra=(T.c.first_responder,)),
+        Measure("ratings", T, T.c.rated_at, (T.c.csat.is_not(None), _rater().is_not(None)), lambda d: [verdict],
+                extra=(_rater(),)),
+    ]
+
+
 def _measures() -> dict[str, Measure]:
     agent_reply, customer = M.c.role == Role.AGENT.value, M.c.role == Role.CUSTOMER.value
     verdict = case(*((T.c.csat == v.value, i) for i, v in enumerate(VERDICTS)))
@@ -119,6 +153,7 @@ def _measures() -> dict[str, Measure]:
                 lambda d: [_flag(T.c.one_touch), _flag(T.c.abandoned), _flag(automated), _flag(T.c.reopens > 0)]),
         Measure("sla", T, T.c.created_at, (T.c.outbound.is_(False),),
                 lambda d: [epoch(d, T.c.created_at), epoch(d, T.c.first_response_at)]),
+        *_agent_measures(verdict),
     ]
     return {m.name: m for m in found}
 
@@ -291,6 +326,9 @@ class _Groups:
         for code, key in keys.items():
             if key is not None:
                 lookup[code] = position[key]
+        if len(names) == 1 and (lookup[present] == 0).all():  # one group keeps every row (none unknown: -1)
+            self._take(names[0], codes, values)
+            return
         row_group = lookup[codes]
         for i, name in enumerate(names):
             rows = row_group == i

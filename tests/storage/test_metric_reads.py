@@ -46,7 +46,9 @@ QUESTIONS = ["volume last week", "volume last 3 weeks by channel", "backlog", "b
              "peak last 2 weeks", "frt last 2 weeks agent:ben", "outcomes last 3 weeks by helpdesk",
              "sla last 2 weeks priority:urgent", "response last 2 weeks segment:vip", "agents last week channel:chat",
              "resolution last 2 weeks by day vs last month", "volume last 2 weeks by priority",
-             "tags last 2 weeks channel:chat", "tags last week tag:billing", "peak last 2 weeks tag:billing"]
+             "tags last 2 weeks channel:chat", "tags last week tag:billing", "peak last 2 weeks tag:billing",
+             "agents last 3 weeks", "agents last 3 weeks agent:ben", "agents last 2 weeks tag:billing",
+             "agents this week priority:urgent"]
 AGENTS = ["ana", "ben", "cy"]
 
 actions = st.lists(st.tuples(st.integers(1, 3000), st.sampled_from(

@@ -105,3 +105,29 @@ def test_a_question_about_tags_reads_the_tickets(sessions: Any) -> None:
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 tag:billing") == (10 * 60, 1)
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:chat") == (10 * 60, 1)
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:email") == (None, 0)
+
+
+def _agents(sessions: Any, text: str = "agents 2026-11-01..2026-11-09") -> dict[str, tuple[Any, ...]]:
+    query = parse_query(text, now=NOW, tz=UTC_ZONE)
+    assert isinstance(query, MetricQuery)
+    found = answer_query(sessions, Settings(timezone="UTC"), query, now=NOW)
+    lines = {row.key: row.figures for row in found.rows} | {"team": found.total.figures}
+    return {who: (f["replies"], f["handled"], f["closed"], f["ratings"]) for who, f in lines.items()}
+
+
+def test_agents_read_the_daily_measures_and_count_a_conversation_once_across_days(sessions: Any) -> None:
+    """Ana replies to one ticket on 2 and 4 November, Ben on the 4th: one conversation each,
+    one for the team, however many days the replies are spread over."""
+    story = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1").assigned("+1m", "ana").replied("+5m")
+    _store(sessions, story.replied("+2880m", by="ben").replied("+2881m").solved("+2882m").rated("+2883m", 5).events)
+    expected = {"ana": (2.0, 1.0, 1.0, 1.0), "ben": (1.0, 1.0, 0.0, 0.0), "team": (3.0, 1.0, 1.0, 1.0)}
+    assert _agents(sessions) == expected  # read from the tickets
+    rollups.build_missing(sessions, now=NOW)
+    assert _agents(sessions) == expected  # read from the daily measures
+    assert _agents(sessions, "agents 2026-11-04..2026-11-09") == {
+        "ana": (1.0, 1.0, 1.0, 1.0), "ben": (1.0, 1.0, 0.0, 0.0), "team": (2.0, 1.0, 1.0, 1.0)}
+    with unit_of_work(sessions) as session:  # empty 4 November's packed replies
+        session.execute(update(DailyMeasure).where(DailyMeasure.measure == "replies",
+                                                   DailyMeasure.day == datetime(2026, 11, 4).date())
+                        .values(rows=0, data=b""))
+    assert _agents(sessions)["team"][0] == 1.0  # only 2 November's reply: the built days were read
