@@ -326,9 +326,6 @@ class _Groups:
         for code, key in keys.items():
             if key is not None:
                 lookup[code] = position[key]
-        if len(names) == 1 and (lookup[present] == 0).all():  # one group keeps every row (none unknown: -1)
-            self._take(names[0], codes, values)
-            return
         row_group = lookup[codes]
         for i, name in enumerate(names):
             rows = row_group == i
