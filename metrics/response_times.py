@@ -16,7 +16,7 @@ import numpy as np
 
 from metrics.model import Role
 from metrics.periods import Period
-from metrics.stats import mean, rank
+from metrics.stats import mean, middle_of, rank
 from metrics.tickets import Ticket
 
 if TYPE_CHECKING:
@@ -35,8 +35,7 @@ def summary(values: Sequence[float], prefix: str = "") -> Figures:
     middle, p90 = n // 2, rank(n, 0.9) - 1
     wanted = sorted({middle, max(middle - 1, 0), p90})
     picked = np.partition(measured, wanted)  # each wanted position holds the value sorting would put there
-    centre = float(picked[middle]) if n % 2 else (float(picked[middle - 1]) + float(picked[middle])) / 2
-    return {f"{prefix}median": centre, f"{prefix}mean": float(measured.mean()),  # numpy's sum: no list of floats
+    return {f"{prefix}median": middle_of(picked), f"{prefix}mean": float(measured.mean()),  # no list of floats
             f"{prefix}p90": float(picked[p90]), f"{prefix}count": float(n)}
 
 

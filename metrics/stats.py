@@ -21,7 +21,12 @@ def median_of_many(values: Sequence[float] | np.ndarray) -> float | None:
     if not n:
         return None
     middle = n // 2
-    picked = np.partition(measured, sorted({max(middle - 1, 0), middle}))
+    return middle_of(np.partition(measured, sorted({max(middle - 1, 0), middle})))
+
+
+def middle_of(picked: np.ndarray) -> float:
+    """The median of an array partitioned around its middle position(s) (np.partition)."""
+    n, middle = len(picked), len(picked) // 2
     return float(picked[middle]) if n % 2 else (float(picked[middle - 1]) + float(picked[middle])) / 2
 
 
