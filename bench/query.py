@@ -23,7 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dataset import add_database_arguments, build_daily_measures, database_from_arguments  # noqa: E402
+from bench.dataset import (  # noqa: E402
+    BUSINESS_HOURS,
+    add_database_arguments,
+    build_daily_measures,
+    database_from_arguments,
+)
 from bot.ask import answer_query  # noqa: E402
 from bot.grammar import parse_query  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -49,7 +54,7 @@ def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: 
     engine = make_engine(url)
     sessions = make_sessions(engine)
     build_daily_measures(sessions, now)  # a running server keeps them built; an older dataset may lack them
-    settings = Settings(database_url=url, business_hours="mon-fri 08:00-18:00")
+    settings = Settings(database_url=url, business_hours=BUSINESS_HOURS)
     warm_up = parse_query("frt yesterday", now=now, tz=settings.zone)
     assert isinstance(warm_up, MetricQuery)
     answer_query(sessions, settings, warm_up, now=now)

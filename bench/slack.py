@@ -29,7 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dataset import add_database_arguments, database_from_arguments  # noqa: E402
+from bench.dataset import BUSINESS_HOURS, add_database_arguments, database_from_arguments  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 from tests.support.slack_standin import SlackStandIn, start_slack_standin  # noqa: E402
 
@@ -68,7 +68,7 @@ def run(url: str, *, now: datetime, repeat: int, concurrency: int) -> None:
     slack = start_slack_standin()
     os.environ.update({"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
                        "SLACK_API_URL": slack.api_url, "DESKPULSE_AGENT_METRICS_CHANNELS": CHANNEL,
-                       "DESKPULSE_BUSINESS_HOURS": "mon-fri 08:00-18:00"})
+                       "DESKPULSE_BUSINESS_HOURS": BUSINESS_HOURS})
     server = start_server(clock=lambda: now)
     try:
         ask(server.base_url, slack, "/frt", "yesterday")  # warm-up: the business-hours clock is built once

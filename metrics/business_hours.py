@@ -20,6 +20,7 @@ for whole arrays of waits at once.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
@@ -185,6 +186,18 @@ class BusinessCalendar:
     @property
     def always_open(self) -> bool:
         return not self.holidays and self.schedule == _ALWAYS
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of everything business time depends on (zone, shifts, holidays): numbers
+        kept under one calendar are valid under another with the same fingerprint only."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            shifts = sorted((s.weekday, s.start.isoformat(), s.end.isoformat()) for s in self.schedule.shifts)
+            text = f"{self.tz.key}|{shifts}|{sorted(d.isoformat() for d in self.holidays)}"
+            cached = hashlib.sha256(text.encode()).hexdigest()[:16]
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
 
 
 _ALWAYS = WeeklySchedule.always()

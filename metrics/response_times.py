@@ -47,11 +47,22 @@ def duration_figures(seconds: Sequence[float], calendar: BusinessCalendar | None
                      ends: Sequence[float] = ()) -> Figures:
     """Calendar figures of measured durations, plus business-time figures with a calendar, for
     which `ends` gives the POSIX time each measurement ended."""
+    return both_summaries(seconds, business_durations(seconds, ends, calendar) if calendar is not None else None)
+
+
+def business_durations(seconds: Sequence[float] | np.ndarray, ends: Sequence[float] | np.ndarray,
+                       calendar: BusinessCalendar) -> np.ndarray:
+    """Each duration in business seconds: the calendar's business time from its start (its end
+    less its length) to its end (POSIX seconds)."""
+    finished = np.asarray(ends, dtype=float)
+    return calendar.business_seconds_array(finished - np.asarray(seconds, dtype=float), finished)
+
+
+def both_summaries(seconds: Sequence[float] | np.ndarray, business: np.ndarray | None = None) -> Figures:
+    """`summary` of durations, and of the same durations in business seconds when given."""
     figures = summary(seconds)
-    if calendar is not None:
-        measured = np.asarray(seconds, dtype=float)
-        finished = np.asarray(ends, dtype=float)
-        figures.update(summary(calendar.business_seconds_array(finished - measured, finished), "business_"))
+    if business is not None:
+        figures.update(summary(business, "business_"))
     return figures
 
 

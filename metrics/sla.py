@@ -98,13 +98,20 @@ def sla_figures(tickets: Sequence[SlaTicket], targets: SlaTargets, *, now: datet
 
 
 def sla_tally(created: np.ndarray, answered: np.ndarray, goals: np.ndarray, *, now: datetime,
-              calendar: BusinessCalendar | None = None) -> Figures:
+              calendar: BusinessCalendar | None = None, business_waits: np.ndarray | None = None) -> Figures:
     """`sla_figures` over arrays, a ticket per position: POSIX moments of creation and of the
-    first response (NaN: none yet), and each ticket's target in seconds (NaN: no target)."""
+    first response (NaN: none yet), and each ticket's target in seconds (NaN: no target). With a
+    calendar, `business_waits` may give the answered tickets' waits in business seconds already
+    (`answered_business_waits`); the waits of tickets still waiting run to `now`."""
     waiting = np.isnan(answered)
     ends = np.where(waiting, now.timestamp(), answered)
-    waits = calendar.business_seconds_array(created, ends) if calendar is not None else \
-        np.maximum(0.0, ends - created)
+    if calendar is None:
+        waits = np.maximum(0.0, ends - created)
+    elif business_waits is None:
+        waits = calendar.business_seconds_array(created, ends)
+    else:
+        waits = np.where(waiting, 0.0, business_waits)
+        waits[waiting] = calendar.business_seconds_array(created[waiting], ends[waiting])
     targeted = ~np.isnan(goals)
     within = targeted & (waits <= np.where(targeted, goals, 0.0))
     pending = int(np.count_nonzero(within & waiting))
@@ -113,6 +120,15 @@ def sla_tally(created: np.ndarray, answered: np.ndarray, goals: np.ndarray, *, n
     decided = met + breached
     return {"attainment": 100.0 * met / decided if decided else None, "met": float(met),
             "breached": float(breached), "pending": float(pending)}
+
+
+def answered_business_waits(created: np.ndarray, answered: np.ndarray, calendar: BusinessCalendar) -> np.ndarray:
+    """The business seconds each answered ticket waited for its first response (NaN: none yet),
+    as `sla_tally` counts them."""
+    waits = np.full(len(answered), np.nan)
+    done = ~np.isnan(answered)
+    waits[done] = calendar.business_seconds_array(created[done], answered[done])
+    return waits
 
 
 class Tier(StrEnum):

@@ -27,7 +27,7 @@ from metrics.dimensions import Dimension
 from metrics.model import Csat
 from metrics.outcomes import outcome_figures
 from metrics.periods import Period
-from metrics.response_times import duration_figures, resolution_figures
+from metrics.response_times import both_summaries, duration_figures, resolution_figures
 from metrics.satisfaction import csat_figures, csat_tally
 from metrics.sla import sla_tally
 from metrics.stats import median_of_many
@@ -79,7 +79,7 @@ def measured(source: StoredSource, name: str, period: Period, by: Dimension | No
     measures where the question allows, else straight from the tickets; every answer's keys present."""
     measure = rollups.MEASURES[name]
     found = rollups.measured(source.session, measure, period, by, source.filter_list, source.conditions,
-                             with_dims=with_dims)
+                             calendar=source.context.calendar, with_dims=with_dims)
     if found is None:  # tags or segments: the daily measures do not carry them
         found = _measured_raw(source, measure, period, by, with_dims)
     width = len(measure.values(source.dialect))
@@ -101,7 +101,8 @@ def _measured_raw(source: StoredSource, measure: rollups.Measure, period: Period
     for key, found in rows.items():
         numbered: dict[tuple[Any, ...], int] = {}
         codes = [numbered.setdefault(tuple(r[:len(dims)]), len(numbered)) for r in found] if with_dims else None
-        measured[key] = Measured(rollups.matrix([r[len(dims):] for r in found], len(values)),
+        measured[key] = Measured(rollups.read(measure, [r[len(dims):] for r in found], len(values),
+                                              source.context.calendar),
                                  list(numbered) if with_dims else None,
                                  np.array(codes, dtype=np.intp) if codes is not None else None)
     return measured
@@ -146,9 +147,8 @@ def backlog(source: StoredSource, period: Period, by: Dimension | None) -> Group
 
 
 def _duration_figures(source: StoredSource, found: Measured) -> Figures:
-    """Of measurements whose first number is the duration and second the POSIX moment it ended."""
-    calendar = source.context.calendar
-    return duration_figures(found.values[:, 0], calendar, found.values[:, 1] if calendar is not None else ())
+    """Of measurements whose first number is the duration and second the same in business seconds."""
+    return both_summaries(found.values[:, 0], found.values[:, 1] if source.context.calendar is not None else None)
 
 
 def first_response_time(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
@@ -198,9 +198,8 @@ def sla(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
         # a target per distinct channel and priority, then per ticket
         goals = np.array([np.nan if (goal := context.sla.target(d[0], d[1])) is None else goal
                           for d in found.dims or []], dtype=float)
-        figures[key] = sla_tally(found.values[:, 0], found.values[:, 1],
-                                 goals[found.codes],
-                                 now=context.now, calendar=context.calendar)
+        figures[key] = sla_tally(found.values[:, 0], found.values[:, 1], goals[found.codes], now=context.now,
+                                 calendar=context.calendar, business_waits=found.values[:, 2])
     return figures
 
 

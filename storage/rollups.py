@@ -6,6 +6,10 @@ rows its raw query in storage/metric_figures.py selects, with the ticket attribu
 and breakdowns need (`DIMS`). A day is built once it is over. Storing a ticket marks the days
 its events fall on as stale, and stale or unbuilt days are read raw until the builder has
 rebuilt them, so an answer is the same either way (tests/storage/test_metric_reads.py).
+
+Durations are also kept in business seconds, worked out when the day is built, under the
+business calendar `rollup_days.calendar` names: a year of them is then read, not recomputed. A
+question asked under another calendar reads such a day raw, and the builder rebuilds it.
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Float, FromClause, Integer, case, cast, delete, extract, func, select
+from sqlalchemy import ColumnElement, Float, FromClause, Integer, case, cast, delete, extract, func, null, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from metrics.business_hours import BusinessCalendar
 from metrics.dimensions import NONE, Dimension, Filter
 from metrics.model import Csat, Role
 from metrics.periods import Period
+from metrics.response_times import business_durations
 from metrics.satisfaction import SCORE_SCALE
+from metrics.sla import answered_business_waits
 from metrics.tickets import Ticket
 from storage.db import unit_of_work
 from storage.tables import (
@@ -60,6 +67,18 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
+def _business_duration(values: np.ndarray, calendar: BusinessCalendar | None) -> None:
+    """Durations: the moment each ended (read as the second number) becomes its length in
+    business seconds (NaN without a calendar: nothing may read one)."""
+    values[:, 1] = np.nan if calendar is None else business_durations(values[:, 0], values[:, 1], calendar)
+
+
+def _business_wait(values: np.ndarray, calendar: BusinessCalendar | None) -> None:
+    """SLA (created, first response, _): the third number becomes the answered tickets' wait in
+    business seconds (metrics.sla.answered_business_waits)."""
+    values[:, 2] = np.nan if calendar is None else answered_business_waits(values[:, 0], values[:, 1], calendar)
+
+
 @dataclass(frozen=True)
 class Measure:
     """Which rows count on a day (`where`, `moment` within the day) and the numbers kept of each."""
@@ -70,6 +89,8 @@ class Measure:
     where: tuple[ColumnElement[bool], ...]
     values: Callable[[str], list[ColumnElement[Any]]]  # per dialect
     extra: tuple[ColumnElement[Any], ...] = ()  # attributes kept after DIMS (a tag), for the metric only
+    # fills in what depends on the business calendar, in place, once the rows are read
+    business: Callable[[np.ndarray, BusinessCalendar | None], None] | None = None
 
     @property
     def dims(self) -> list[ColumnElement[Any]]:
@@ -140,19 +161,23 @@ def _measures() -> dict[str, Measure]:
         Measure("reopened", S, S.c.opened_at, (S.c.seq > 0,),
                 lambda d: [epoch(d, _previous_span("opened_at", reopen=True))]),
         Measure("outgoing", M, M.c.at, (agent_reply,), lambda d: []),
+        # durations: (seconds, business seconds, ...), the second read as the moment it ended
         Measure("frt", T, T.c.first_response_at, (T.c.first_response_seconds.is_not(None),),
-                lambda d: [T.c.first_response_seconds, epoch(d, T.c.first_response_at)]),
+                lambda d: [T.c.first_response_seconds, epoch(d, T.c.first_response_at)], business=_business_duration),
         Measure("response", M, M.c.at, (agent_reply, M.c.wait_seconds.is_not(None)),
-                lambda d: [M.c.wait_seconds, epoch(d, M.c.at)]),
+                lambda d: [M.c.wait_seconds, epoch(d, M.c.at)], business=_business_duration),
         Measure("first_resolution", T, T.c.first_resolved_at, (T.c.first_resolution_seconds.is_not(None),),
-                lambda d: [T.c.first_resolution_seconds, epoch(d, T.c.first_resolved_at)]),
+                lambda d: [T.c.first_resolution_seconds, epoch(d, T.c.first_resolved_at)],
+                business=_business_duration),
         Measure("full_resolution", T, T.c.last_resolved_at, (T.c.full_resolution_seconds.is_not(None),),
-                lambda d: [T.c.full_resolution_seconds, epoch(d, T.c.last_resolved_at), T.c.agent_replies]),
+                lambda d: [T.c.full_resolution_seconds, epoch(d, T.c.last_resolved_at), T.c.agent_replies],
+                business=_business_duration),
         Measure("csat", T, T.c.rated_at, (T.c.csat.is_not(None),), lambda d: [verdict, score]),
         Measure("outcomes", T, T.c.last_resolved_at, (T.c.is_resolved,),
                 lambda d: [_flag(T.c.one_touch), _flag(T.c.abandoned), _flag(automated), _flag(T.c.reopens > 0)]),
         Measure("sla", T, T.c.created_at, (T.c.outbound.is_(False),),
-                lambda d: [epoch(d, T.c.created_at), epoch(d, T.c.first_response_at)]),
+                lambda d: [epoch(d, T.c.created_at), epoch(d, T.c.first_response_at), cast(null(), Float)],
+                business=_business_wait),
         *_agent_measures(verdict),
     ]
     return {m.name: m for m in found}
@@ -180,14 +205,14 @@ class Measured:
 
 def measured(session: Session, measure: Measure, period: Period, by: Dimension | None,
              filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *,
-             with_dims: bool = False) -> dict[str, Measured] | None:
+             calendar: BusinessCalendar | None = None, with_dims: bool = False) -> dict[str, Measured] | None:
     """The period's measurements grouped by `by` (None: all under "all"); whole built days come
-    from the daily measures, the rest raw. None when the question needs what rollups lack
-    (tags, segments): the caller reads raw."""
+    from the daily measures (for business time, days built under `calendar`), the rest raw. None
+    when the question needs what rollups lack (tags, segments): the caller reads raw."""
     if (by is not None and by not in ROLLED_UP) or any(f.dimension not in ROLLED_UP for f in filters):
         return None
     width = len(measure.values(session.get_bind().dialect.name))
-    built, raw_ranges = _plan(session, period)
+    built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
     groups = _Groups(by, _keeper(filters), with_dims, _stored_dims(session) if built else _Dims())
     if built:
         days = [np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1) for (data,) in session.execute(
@@ -199,7 +224,7 @@ def measured(session: Session, measure: Measure, period: Period, by: Dimension |
                 groups.dims = _stored_dims(session, fresh=True)
             groups.add_packed(groups.dims.by_id[ids], packed[:, 1:])
     for start, end in raw_ranges:
-        for dims, values in _raw(session, measure, start, end, conditions).items():
+        for dims, values in _raw(session, measure, start, end, conditions, calendar).items():
             groups.add_raw(dims, values)
     return groups.result(width)
 
@@ -247,16 +272,19 @@ def _dims_rows(session: Session, *where: ColumnElement[bool]) -> list[tuple[int,
             session.execute(select(MeasureDims.id, MeasureDims.key).where(*where).order_by(MeasureDims.id))]
 
 
-def _plan(session: Session, period: Period) -> tuple[list[date], list[tuple[datetime, datetime]]]:
-    """The whole UTC days of the period that can be read from daily measures, and the stretches
-    (edges, unbuilt or stale days) to read raw."""
+def _plan(session: Session, period: Period,
+          calendar: BusinessCalendar | None) -> tuple[list[date], list[tuple[datetime, datetime]]]:
+    """The whole UTC days of the period that can be read from daily measures (with a calendar,
+    only days built under it), and the stretches (edges, unbuilt, stale days) to read raw."""
     first = _midnight(period.start.astimezone(UTC).date())
     if first < period.start:
         first += timedelta(days=1)
     days = [(first + timedelta(days=i)).date() for i in range(max(0, (period.end - first).days))]
     usable: set[date] = set()
     if days:
-        built = set(session.scalars(select(RollupDay.day).where(RollupDay.day >= days[0], RollupDay.day <= days[-1])))
+        built = set(session.scalars(select(RollupDay.day).where(
+            RollupDay.day >= days[0], RollupDay.day <= days[-1],
+            *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
         stale = set(session.scalars(select(StaleDay.day).where(StaleDay.day >= days[0], StaleDay.day <= days[-1])))
         usable = built - stale
     raw, cursor = [], period.start
@@ -348,8 +376,8 @@ class _Groups:
                 for name, found in self.values.items()}
 
 
-def _raw(session: Session, measure: Measure, start: datetime, end: datetime,
-         conditions: Sequence[ColumnElement[bool]]) -> dict[tuple[str | None, ...], np.ndarray]:
+def _raw(session: Session, measure: Measure, start: datetime, end: datetime, conditions: Sequence[ColumnElement[bool]],
+         calendar: BusinessCalendar | None) -> dict[tuple[str | None, ...], np.ndarray]:
     """Rows of one stretch straight from the tickets, grouped by their attributes."""
     dialect = session.get_bind().dialect.name
     values = measure.values(dialect)
@@ -360,7 +388,15 @@ def _raw(session: Session, measure: Measure, start: datetime, end: datetime,
     rows: dict[tuple[str | None, ...], list[Sequence[Any]]] = defaultdict(list)
     for row in session.execute(query):
         rows[tuple(row[:len(dims)])].append(row[len(dims):])
-    return {dims: matrix(found, len(values)) for dims, found in rows.items()}
+    return {dims: read(measure, found, len(values), calendar) for dims, found in rows.items()}
+
+
+def read(measure: Measure, rows: Sequence[Sequence[Any]], width: int, calendar: BusinessCalendar | None) -> np.ndarray:
+    """The numbers of rows as the measure's query gave them, in the form daily measures keep."""
+    values = matrix(rows, width)
+    if measure.business is not None and values.shape[0]:
+        measure.business(values, calendar)
+    return values
 
 
 def matrix(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
@@ -379,13 +415,14 @@ def mark_stale(session: Session, folded: Iterable[Ticket]) -> None:
         session.connection().execute(StaleDay.__table__.insert(), [{"day": day} for day in sorted(days)])
 
 
-def build_day(session: Session, day: date, *, now: datetime) -> None:
-    """(Re)build one finished day's measures from the tickets, clearing the stale marks read first."""
+def build_day(session: Session, day: date, *, now: datetime, calendar: BusinessCalendar | None = None) -> None:
+    """(Re)build one finished day's measures from the tickets, clearing the stale marks read first;
+    business time under `calendar`."""
     if session.get_bind().dialect.name == "postgresql":  # replicas building one day take turns
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"rollup:{day.isoformat()}"))))
     seen = list(session.scalars(select(StaleDay.id).where(StaleDay.day == day)))
     start, end = _midnight(day), _midnight(day + timedelta(days=1))
-    found = {measure.name: _raw(session, measure, start, end, ()) for measure in MEASURES.values()}
+    found = {measure.name: _raw(session, measure, start, end, (), calendar) for measure in MEASURES.values()}
     ids = _dim_ids(session, {dims for by_dims in found.values() for dims in by_dims})
     rows = []
     for measure in MEASURES.values():
@@ -395,7 +432,8 @@ def build_day(session: Session, day: date, *, now: datetime) -> None:
     session.execute(delete(DailyMeasure).where(DailyMeasure.day == day))
     session.execute(DailyMeasure.__table__.insert(), rows)
     session.execute(delete(RollupDay).where(RollupDay.day == day))
-    session.execute(RollupDay.__table__.insert(), [{"day": day, "built_at": now}])
+    session.execute(RollupDay.__table__.insert(), [{"day": day, "built_at": now,
+                                                    "calendar": calendar.fingerprint if calendar else None}])
     for start_id in range(0, len(seen), 500):
         session.execute(delete(StaleDay).where(StaleDay.id.in_(seen[start_id:start_id + 500])))
 
@@ -429,28 +467,30 @@ def _dim_ids(session: Session, wanted: set[tuple[str | None, ...]]) -> dict[tupl
     return ids
 
 
-def build_missing(sessions: sessionmaker[Session], *, now: datetime, limit: int | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> int:
-    """Build the missing and stale finished days, one transaction a day (short write locks);
-    returns how many were built."""
+def build_missing(sessions: sessionmaker[Session], *, now: datetime, calendar: BusinessCalendar | None = None,
+                  limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> int:
+    """Build the missing and stale finished days (with a calendar, also those built under
+    another), one transaction a day (short write locks); returns how many were built."""
     with unit_of_work(sessions) as session:
-        days = days_to_build(session, now=now)[:limit]
+        days = days_to_build(session, now=now, calendar=calendar)[:limit]
     for done, day in enumerate(days, 1):
         with unit_of_work(sessions) as session:
-            build_day(session, day, now=now)
+            build_day(session, day, now=now, calendar=calendar)
         if progress is not None:
             progress(done, len(days))
     return len(days)
 
 
-def days_to_build(session: Session, *, now: datetime) -> list[date]:
-    """Finished days with tickets whose measures are missing or stale, the most recent first."""
+def days_to_build(session: Session, *, now: datetime, calendar: BusinessCalendar | None = None) -> list[date]:
+    """Finished days with tickets whose measures are missing or stale, or built under another
+    business calendar than `calendar` (none: any will do), the most recent first."""
     earliest = session.scalar(select(func.min(T.c.created_at)))
     if earliest is None:
         return []
     last = now.astimezone(UTC).date() - timedelta(days=1)
     first = earliest.astimezone(UTC).date()
-    built = set(session.scalars(select(RollupDay.day)))
+    built = set(session.scalars(select(RollupDay.day).where(
+        *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
     stale = set(session.scalars(select(StaleDay.day).where(StaleDay.day <= last)))
     wanted = [last - timedelta(days=i) for i in range((last - first).days + 1)]
     return [day for day in wanted if day not in built or day in stale]

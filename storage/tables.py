@@ -350,12 +350,14 @@ class MeasureDims(Base):
 
 
 class RollupDay(Base):
-    """A UTC day whose daily measures were built, and when."""
+    """A UTC day whose daily measures were built, when, and under which business calendar."""
 
     __tablename__ = "rollup_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the business calendar durations were kept under (metrics.business_hours.BusinessCalendar.fingerprint)
+    calendar: Mapped[str | None] = mapped_column(String(16))
 
 
 class StaleDay(Base):

@@ -131,3 +131,37 @@ def test_agents_read_the_daily_measures_and_count_a_conversation_once_across_day
                                                    DailyMeasure.day == datetime(2026, 11, 4).date())
                         .values(rows=0, data=b""))
     assert _agents(sessions)["team"][0] == 1.0  # only 2 November's reply: the built days were read
+
+
+SHORT_DAYS, LONG_DAYS = "mon-fri 09:00-17:00", "mon-fri 09:00-19:00"
+
+
+def _business_frt(sessions: Any, hours: str) -> tuple[float | None, float | None]:
+    query = parse_query("frt 2026-11-01..2026-11-09", now=NOW, tz=UTC_ZONE)
+    assert isinstance(query, MetricQuery)
+    figures = answer_query(sessions, Settings(timezone="UTC", business_hours=hours), query, now=NOW).total.figures
+    return figures["business_median"], figures["business_count"]
+
+
+def test_business_time_is_read_from_days_built_under_the_same_business_hours(sessions: Any) -> None:
+    """A ticket from Monday 16:00 answered at 18:00 waited 1 business hour while the team works
+    until 17:00, 2 when it works until 19:00. Days keep the business seconds of the hours they were
+    built under; asked under other hours, they are read from the tickets until built again."""
+    _store(sessions, TicketStory(datetime(2026, 11, 2, 16, tzinfo=UTC), "t1").replied("+2h").events)
+    short = Settings(business_hours=SHORT_DAYS).calendar()
+    long = Settings(business_hours=LONG_DAYS).calendar()
+    assert rollups.build_missing(sessions, now=NOW, calendar=short) == 8
+    assert _business_frt(sessions, SHORT_DAYS) == (3600, 1)
+    assert _business_frt(sessions, LONG_DAYS) == (7200, 1)
+    with unit_of_work(sessions) as session:
+        assert len(rollups.days_to_build(session, now=NOW, calendar=long)) == 8
+        assert rollups.days_to_build(session, now=NOW, calendar=short) == []
+        assert rollups.days_to_build(session, now=NOW) == []  # no business hours: any built day will do
+        session.execute(update(DailyMeasure).where(DailyMeasure.measure == "frt",
+                                                   DailyMeasure.day == datetime(2026, 11, 2).date())
+                        .values(rows=0, data=b""))  # empty 2 November's packed first responses
+    assert _business_frt(sessions, SHORT_DAYS) == (None, 0)  # the day built under these hours was read
+    assert _business_frt(sessions, LONG_DAYS) == (7200, 1)  # under other hours the tickets were
+    assert rollups.build_missing(sessions, now=NOW, calendar=long) == 8
+    assert _business_frt(sessions, LONG_DAYS) == (7200, 1)
+    assert _business_frt(sessions, SHORT_DAYS) == (3600, 1)
