@@ -1,6 +1,7 @@
 """Alert-quality benchmark: deskpulse's detector against simpler ones on labelled support series.
 
-    python bench/anomaly.py [--scenarios 8] [--days 140] [--seed 2026]
+    python bench/anomaly.py [--scenarios 8] [--days 140] [--seed 2026] [--detectors deskpulse ...]
+                            [--metrics csat ...] [--incidents]
 
 A seeded generator makes hourly series of a support team (arrivals with daily and weekly
 seasonality and public holidays; first-response and resolution medians whose noise grows as
@@ -13,16 +14,26 @@ warm-up. Printed per detector and metric: precision, recall, mean and median del
 incident's start to the end of the bucket that raised the alert), false alerts per 30 days.
 Target (issue 5): recall >= 0.95, <= 0.2 false alerts per metric per 30 days, median delay <= 1 h
 for daytime FRT shifts.
+
+For shares (CSAT) the run also prints the best any detector could do within that budget: one that
+knows the true share (90%) and that an incident is a window of 12 hours starting on the hour at 9-13
+o'clock on a weekday that is no holiday (`_incidents`' rule) tests exactly those windows, each with
+the exact binomial lower tail of its good ratings under the true share. Spreading the budget over
+the windows it tests in the judged days (5 a day, about 100 per 30 days) gives each a level of about
+0.002; an incident is findable when its own window's tail is below it. Then each detector's recall
+on the findable incidents. `--incidents` lists every share incident with its ratings and tail.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics.anomaly import detect
+from metrics.anomaly import SHARE_METRICS, detect
 
 TZ = ZoneInfo("Europe/Berlin")
 HOUR = timedelta(hours=1)
@@ -43,6 +54,10 @@ WEEKDAY = np.array([1.15, 1.1, 1.1, 1.05, 1.0, 0.45, 0.4])
 METRICS = {"volume": "both", "frt_median": "up", "csat": "down", "resolution_time": "up"}
 KINDS = {"frt_shift": "frt_median", "surge": "volume", "csat_drop": "csat", "outage": "volume",
          "stall": "resolution_time"}
+HOURS = {"outage": 3, "csat_drop": 12}  # an incident's hours, 4 unless named: a bad release sours ratings for longer
+START_HOURS = range(9, 14)  # an incident starts on the hour at 9-13 o'clock (local)
+GOOD_SHARE, INCIDENT_GOOD_SHARE = Fraction(9, 10), Fraction(7, 10)  # CSAT: 90% of ratings are good, 70% in a drop
+BUDGET = 0.2  # false alerts per metric per 30 days (issue 5)
 
 
 @dataclass
@@ -87,7 +102,7 @@ def scenario(rng: np.random.Generator, name: str, *, days: int, per_day: float, 
         count = 0 if "outage" in active else int(rng.poisson(rate))
         frt_median = 180 * (1 + drift * progress) * (600 / 180 if "frt_shift" in active else 1)
         res_median = 4 * 3600 * (3 if "stall" in active else 1)
-        good_share = 0.7 if "csat_drop" in active else 0.9
+        good_share = float(INCIDENT_GOOD_SHARE if "csat_drop" in active else GOOD_SHARE)
         volume.append(float(count))
         frt.append(_median_of(rng, count, frt_median, 0.9))
         resolved = int(rng.binomial(count, 0.8)) if count else 0
@@ -108,17 +123,45 @@ def _median_of(rng: np.random.Generator, n: int, median: float, sigma: float) ->
     return float(np.median(median * np.exp(sigma * rng.standard_normal(min(n, 301)))))
 
 
+def _incident_days(days: int) -> list[int]:
+    """The days an incident may fall on: weekdays after the warm-up that are no holiday."""
+    return [d for d in range(WARMUP.days + 1, days - 1) if (START + timedelta(days=d)).weekday() < 5
+            and (START + timedelta(days=d)).date() not in HOLIDAYS]
+
+
 def _incidents(rng: np.random.Generator, days: int) -> list[Incident]:
     """One incident of each kind on separate weekdays after the warm-up, in office hours."""
-    free = [d for d in range(WARMUP.days + 1, days - 1) if (START + timedelta(days=d)).weekday() < 5
-            and (START + timedelta(days=d)).date() not in HOLIDAYS]
+    free = _incident_days(days)
     chosen = rng.choice(len(free), size=len(KINDS), replace=False)
     out = []
     for kind, pick in zip(KINDS, sorted(chosen), strict=True):
         day = START + timedelta(days=free[pick])
-        hours = {"outage": 3, "csat_drop": 12}.get(kind, 4)  # a bad release sours ratings for longer
-        out.append(Incident(kind, day.replace(hour=int(rng.integers(9, 14))), hours))
+        start = int(rng.integers(START_HOURS.start, START_HOURS.stop))
+        out.append(Incident(kind, day.replace(hour=start), HOURS.get(kind, 4)))
     return out
+
+
+def oracle_level(days: int) -> tuple[float, float]:
+    """The per-window level of a detector that knows when incidents can happen, and how many windows
+    it tests per 30 days: the false-alert budget spread over every window `_incidents` could pick."""
+    per_30_days = len(_incident_days(days)) * len(START_HOURS) / (days - WARMUP.days) * 30
+    return BUDGET / per_30_days, per_30_days
+
+
+def in_window(s: Scenario, metric: str, x: Incident) -> tuple[int, int]:
+    """The good ratings and all ratings of a share metric in the incident's own hours."""
+    good = rated = 0
+    for moment, value, n in zip(s.stamps, s.series[metric], s.support[metric], strict=True):
+        if value is not None and n and x.covers(moment):
+            good += round(value * n / 100)
+            rated += int(n)
+    return good, rated
+
+
+def binomial_lower_tail(k: int, n: int, p: Fraction) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), exactly: summed in integers, rounded once."""
+    good, bad = p.numerator, p.denominator - p.numerator
+    return sum(math.comb(n, i) * good ** i * bad ** (n - i) for i in range(k + 1)) / p.denominator ** n
 
 
 # --- detectors: (timestamps, values, support, metric, direction) -> alert times ------------------
@@ -189,6 +232,11 @@ DETECTORS: dict[str, Detector] = {"deskpulse": deskpulse, "static threshold": st
                                   "rolling z-score": rolling_z, "seasonal median/MAD, unguarded": seasonal_unguarded}
 
 
+def _belongs(alert: datetime, x: Incident) -> bool:
+    """An alert from the incident's start to an hour after its end (grace) belongs to it."""
+    return x.start < alert <= x.start + x.hours * HOUR + HOUR
+
+
 @dataclass
 class Score:
     alerts: int = 0
@@ -202,11 +250,10 @@ class Score:
         self.alerts += len(alerts)
         self.days += days
         self.incidents += len(incidents)
-        grace = HOUR  # an alert in the hour after the end still belongs to the incident
-        matched = [a for a in alerts if any(x.start < a <= x.start + x.hours * HOUR + grace for x in incidents)]
+        matched = [a for a in alerts if any(_belongs(a, x) for x in incidents)]
         self.true_alerts += len(matched)
         for x in incidents:
-            hits = [a for a in alerts if x.start < a <= x.start + x.hours * HOUR + grace]
+            hits = [a for a in alerts if _belongs(a, x)]
             if hits:
                 self.found += 1
                 self.delays.append((min(hits) - x.start).total_seconds() / 3600)
@@ -225,6 +272,11 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=8)
     parser.add_argument("--days", type=int, default=140)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--detectors", nargs="+", choices=list(DETECTORS), default=list(DETECTORS), metavar="NAME",
+                        help=f"run only these (default: all of {', '.join(DETECTORS)})")
+    parser.add_argument("--metrics", nargs="+", choices=list(METRICS), default=list(METRICS), metavar="METRIC",
+                        help=f"judge only these (default: all of {', '.join(METRICS)})")
+    parser.add_argument("--incidents", action="store_true", help="list every share incident, its ratings and tail")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     kinds = [("steady", 2000, 0.0, 0.0), ("growing", 2000, 0.6, 0.0), ("drifting", 2000, 0.0, 0.3),
@@ -236,13 +288,42 @@ def main() -> None:
           f"{sum(len(s.incidents) for s in scenarios)} labelled incidents, {judged_days} judged days")
     print(f"{'detector':<34} {'metric':<16} {'precision':>9} {'recall':>7} {'mean delay':>11} {'median':>10} "
           f"{'false/30d':>10}")
-    for name, detector in DETECTORS.items():
-        for metric, direction in METRICS.items():
+    metrics = [m for m in METRICS if m in args.metrics]
+    found: dict[tuple[str, str], list[bool]] = {}  # (detector, share metric): each incident found or not
+    for name in (d for d in DETECTORS if d in args.detectors):
+        for metric in metrics:
             score = Score()
             for s in scenarios:
-                alerts = detector(s.stamps, s.series[metric], s.support[metric], metric, direction)
-                score.add(alerts, [x for x in s.incidents if x.metric == metric], args.days - WARMUP.days)
+                alerts = DETECTORS[name](s.stamps, s.series[metric], s.support[metric], metric, METRICS[metric])
+                incidents = [x for x in s.incidents if x.metric == metric]
+                score.add(alerts, incidents, args.days - WARMUP.days)
+                if metric in SHARE_METRICS:
+                    found.setdefault((name, metric), []).extend(any(_belongs(a, x) for a in alerts) for x in incidents)
             print(f"{name:<34} {metric:<16} {score.row()}")
+    for metric in (m for m in metrics if m in SHARE_METRICS):
+        _bound(scenarios, metric, args.days, {d: f for (d, m), f in found.items() if m == metric}, args.incidents)
+
+
+def _bound(scenarios: list[Scenario], metric: str, days: int, found: dict[str, list[bool]], listed: bool) -> None:
+    """The best possible recall on a share metric within the budget, and each detector's on what it finds."""
+    level, windows = oracle_level(days)
+    tails = []
+    for s in scenarios:
+        for x in (x for x in s.incidents if x.metric == metric):
+            good, rated = in_window(s, metric, x)
+            tails.append(binomial_lower_tail(good, rated, GOOD_SHARE))
+            if listed:
+                verdicts = "".join(f", {d} {'found' if f[len(tails) - 1] else 'missed'}" for d, f in found.items())
+                print(f"  {metric} incident {s.name:<14} {x.start:%a %d %b %H:%M}: {good}/{rated} good, "
+                      f"tail {tails[-1]:.1e}{verdicts}")
+    findable = [t < level for t in tails]
+    print(f"{metric}: best possible (knows the true share and the incident windows, same false-alert budget: "
+          f"{len(START_HOURS)} windows a weekday, {windows:.0f} per 30 days, level {level:.1e} each): "
+          f"recall {sum(findable) / len(tails):.2f} ({sum(findable)} of {len(tails)})")
+    for name, hits in found.items():
+        k = sum(h and f for h, f in zip(hits, findable, strict=True))
+        print(f"{metric}: {name} on the incidents the bound finds: recall {k / max(sum(findable), 1):.2f} "
+              f"({k} of {sum(findable)}), {sum(hits) - k} more beyond it")
 
 
 if __name__ == "__main__":
