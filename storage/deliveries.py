@@ -45,9 +45,13 @@ def _new_keys(session: Session) -> Any:
 
 
 def claim_key(session: Session, key: str, delivery_id: int) -> bool:
-    """Register `key` for this delivery; False when another delivery already has it."""
+    """Register `key` for this delivery; False when another delivery already has it. True when
+    this one has (a replay while `serve`'s processor handles the same delivery is no duplicate)."""
     result = session.execute(_new_keys(session), {"idempotency_key": key, "delivery_id": delivery_id})
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    owner = session.scalar(select(DeliveryKey.delivery_id).where(DeliveryKey.idempotency_key == key))
+    return owner == delivery_id
 
 
 def save_many(session: Session, batch: Sequence[NewDelivery]) -> list[tuple[int, str]]:

@@ -6,7 +6,7 @@ import dataclasses
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.runtime import utc_now
 from bot.settings import Settings
@@ -95,6 +95,31 @@ def test_a_delivery_that_failed_is_processed_by_replay_after_a_fix(
     with server.sessions() as session:
         assert session.scalar(select(RawDelivery.fate)) == "processed"
         assert tickets.get(session, "deskpulse:1") is not None
+
+
+def test_a_replayed_delivery_handled_twice_at_once_is_processed_not_a_duplicate(
+        server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`deskpulse replay --failed` while serve's own processor runs: both may read the requeued
+    delivery as pending (SQLite locks no rows). The second must not call it a duplicate of itself."""
+
+    def broken(delivery):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug in the adapter")
+
+    with monkeypatch.context() as patch:
+        patch.setitem(ADAPTERS, "deskpulse", dataclasses.replace(deskpulse.ADAPTER, to_events=broken))
+        body, headers = deskpulse_request(None, raw=EVENT)
+        assert server.post("/webhooks/deskpulse", body, headers).status_code == 202
+        server.wait_processed()
+    with server.sessions() as session:
+        deliveries.requeue_failed(session)
+        session.commit()
+    process_all(server.sessions, now=utc_now())
+    with server.sessions() as session:  # as the other processor read it: still pending
+        session.execute(update(RawDelivery).values(fate=deliveries.PENDING))
+        session.commit()
+    process_all(server.sessions, now=utc_now())
+    with server.sessions() as session:
+        assert session.scalars(select(RawDelivery.fate)).all() == ["processed"]
 
 
 def test_replay_reads_a_refused_body_as_strictly_as_on_arrival(server: RunningServer) -> None:
