@@ -107,9 +107,9 @@ def sla_tally(created: np.ndarray, answered: np.ndarray, goals: np.ndarray, *, n
     ends = np.where(waiting, now.timestamp(), answered)
     if calendar is None:
         waits = np.maximum(0.0, ends - created)
-    elif business_waits is None:
-        waits = calendar.business_seconds_array(created, ends)
     else:
+        if business_waits is None:
+            business_waits = answered_business_waits(created, answered, calendar)
         waits = np.where(waiting, 0.0, business_waits)
         waits[waiting] = calendar.business_seconds_array(created[waiting], ends[waiting])
     targeted = ~np.isnan(goals)

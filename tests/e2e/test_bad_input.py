@@ -75,15 +75,15 @@ def test_the_quarantine_stays_bounded(server: RunningServer, monkeypatch: pytest
     assert kept == [b'{"n": %d}' % i for i in range(7, 12)]  # the newest five
 
 
+def _broken_adapter(delivery):  # type: ignore[no-untyped-def]
+    raise RuntimeError("a bug in the adapter")
+
+
 def test_a_delivery_that_failed_is_processed_by_replay_after_a_fix(
         server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """An adapter bug must not lose a delivery: it is stored, marked failed, and replayed."""
-
-    def broken(delivery):  # type: ignore[no-untyped-def]
-        raise RuntimeError("a bug in the adapter")
-
     with monkeypatch.context() as patch:
-        patch.setitem(ADAPTERS, "deskpulse", dataclasses.replace(deskpulse.ADAPTER, to_events=broken))
+        patch.setitem(ADAPTERS, "deskpulse", dataclasses.replace(deskpulse.ADAPTER, to_events=_broken_adapter))
         body, headers = deskpulse_request(None, raw=EVENT)
         response = server.post("/webhooks/deskpulse", body, headers)
     assert response.status_code == 202  # kept; the helpdesk need not retry
@@ -101,12 +101,8 @@ def test_a_replayed_delivery_handled_twice_at_once_is_processed_not_a_duplicate(
         server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """`deskpulse replay --failed` while serve's own processor runs: both may read the requeued
     delivery as pending (SQLite locks no rows). The second must not call it a duplicate of itself."""
-
-    def broken(delivery):  # type: ignore[no-untyped-def]
-        raise RuntimeError("a bug in the adapter")
-
     with monkeypatch.context() as patch:
-        patch.setitem(ADAPTERS, "deskpulse", dataclasses.replace(deskpulse.ADAPTER, to_events=broken))
+        patch.setitem(ADAPTERS, "deskpulse", dataclasses.replace(deskpulse.ADAPTER, to_events=_broken_adapter))
         body, headers = deskpulse_request(None, raw=EVENT)
         assert server.post("/webhooks/deskpulse", body, headers).status_code == 202
         server.wait_processed()
