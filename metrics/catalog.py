@@ -339,12 +339,13 @@ def answer_from(query: MetricQuery, source: Source, context: Context) -> Answer:
     """The answer to `query`: the total now and before, the breakdown, and the metric's details."""
     metric, period, previous = query.metric, query.period, query.comparison
     columns = _business_columns(context.calendar, metric.columns) if metric.business_time else metric.columns
-    total = Row("all", "All", source.figures(metric, period, None)["all"],
-                None if previous is None else source.figures(metric, previous, None)["all"])
+    # the rows first: a stored source works out the total from the same read (storage/figures.py)
     if metric.own_rows is not None:
         rows = metric.own_rows(query, source, context)
     else:
         rows = _breakdown(query, source, context)
+    total = Row("all", "All", source.figures(metric, period, None)["all"],
+                None if previous is None else source.figures(metric, previous, None)["all"])
     details = metric.details(query, source) if metric.details else {}
     return Answer(query, columns, total, rows, **details)  # type: ignore[arg-type]
 

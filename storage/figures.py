@@ -24,6 +24,7 @@ from metrics.volume import OldestTicket, age_seconds, peak_grid_of_moments
 from storage import metric_figures
 from storage.metric_figures import TAGS, has_tag, open_at
 from storage.metric_figures import TICKETS as T
+from storage.rollups import TOTAL
 
 Figures = dict[str, float | None]
 RECENT_TICKETS = 10_000  # read at once when telling new tags from known ones
@@ -54,11 +55,20 @@ class StoredSource:
         self.filters = [_matches(f, context.segments) for f in filters]
         self.conditions = [T.c.removed.is_(None), *self.filters]
         self._agent_work: dict[tuple[datetime, datetime], metric_figures.AgentWork] = {}
+        self._totals: dict[tuple[str, datetime, datetime], Figures] = {}
 
     # --- catalog.Source ------------------------------------------------------------------
 
     def figures(self, metric: Metric, period: Period, by: Dimension | None) -> dict[str, Figures]:
-        return metric_figures.FIGURES[metric.name](self, period, by)
+        """A breakdown's read also gives its total (storage.rollups.TOTAL): kept for the question
+        that asks for the total next (metrics.catalog.answer_from asks for the rows first)."""
+        asked = (metric.name, period.start, period.end)
+        if by is None and asked in self._totals:
+            return {"all": self._totals.pop(asked)}
+        grouped = metric_figures.FIGURES[metric.name](self, period, by)
+        if TOTAL in grouped:
+            self._totals[asked] = grouped.pop(TOTAL)
+        return grouped
 
     def agents(self, period: Period) -> dict[str, Figures]:
         return self.agent_work(period).per_agent

@@ -33,7 +33,7 @@ from metrics.sla import sla_tally
 from metrics.stats import median_of_many
 from metrics.volume import age_seconds, backlog_by_age
 from storage import order_figures, rollups
-from storage.rollups import Measured
+from storage.rollups import TOTAL, Measured
 from storage.tables import SPAN_LENGTH_LIMITS, TicketMessage, TicketRow, TicketSpan, TicketTag
 
 if TYPE_CHECKING:
@@ -132,6 +132,8 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
     for key, (n,) in source.rows(by, [func.count(distinct(open_at_start.c.ticket_key))], open_at_start, [],
                                  aggregate=[]):
         counts[key]["active"] += n
+        if TOTAL in counts:  # the groups of a breakdown part the tickets: their sum is the total's
+            counts[TOTAL]["active"] += n
     return dict(counts)
 
 
@@ -313,7 +315,7 @@ def peak(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
 
 def conversions(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """storage.order_figures.conversions, with the period's new tickets counted from the daily measures."""
-    created = {key: found.count for key, found in measured(source, "new", period, by).items()}
+    created = {key: found.count for key, found in measured(source, "new", period, by).items() if key != TOTAL}
     return order_figures.conversions(source, period, by, {key: n for key, n in created.items() if n or by is None})
 
 

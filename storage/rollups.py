@@ -53,6 +53,9 @@ TAGGED = TicketTag.__table__.alias("tagged")  # aliased: tag filters look the ti
 # The ticket attributes every measurement carries; filters and breakdowns on them need no tickets.
 DIMS = (T.c.channel, T.c.priority, T.c.group_name, T.c.assignee_id, T.c.assignee_name, T.c.source)
 ROLLED_UP = {Dimension.CHANNEL, Dimension.PRIORITY, Dimension.GROUP, Dimension.AGENT, Dimension.HELPDESK}
+# The key under which a breakdown by one of those (each ticket in exactly one group) also gives
+# its total: no helpdesk value can hold a NUL, so it names no group.
+TOTAL = "\x00total"
 VERDICTS = list(Csat)  # a rating's verdict is packed as its index here
 
 
@@ -206,9 +209,10 @@ class Measured:
 def measured(session: Session, measure: Measure, period: Period, by: Dimension | None,
              filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *,
              calendar: BusinessCalendar | None = None, with_dims: bool = False) -> dict[str, Measured] | None:
-    """The period's measurements grouped by `by` (None: all under "all"); whole built days come
-    from the daily measures (for business time, days built under `calendar`), the rest raw. None
-    when the question needs what rollups lack (tags, segments): the caller reads raw."""
+    """The period's measurements grouped by `by` (None: all under "all"; else also all of them
+    under TOTAL); whole built days come from the daily measures (for business time, days built
+    under `calendar`), the rest raw. None when the question needs what rollups lack (tags,
+    segments): the caller reads raw."""
     if (by is not None and by not in ROLLED_UP) or any(f.dimension not in ROLLED_UP for f in filters):
         return None
     width = len(measure.values(session.get_bind().dialect.name))
@@ -364,10 +368,12 @@ class _Groups:
         self._take(_key(self.by, dims), np.full(values.shape[0], self.dims.number(dims), dtype=np.intp), values)
 
     def _take(self, name: str, codes: np.ndarray, values: np.ndarray) -> None:
-        if values.shape[0]:
-            self.values[name].append(values)
+        if not values.shape[0]:
+            return
+        for each in (name,) if self.by is None else (name, TOTAL):  # shared arrays, copied once by result()
+            self.values[each].append(values)
             if self.with_dims:
-                self.codes[name].append(codes)
+                self.codes[each].append(codes)
 
     def result(self, width: int) -> dict[str, Measured]:
         dims = list(self.dims.tuples) if self.with_dims else None
