@@ -82,10 +82,10 @@ def measured(source: StoredSource, name: str, period: Period, by: Dimension | No
                              calendar=source.context.calendar, with_dims=with_dims)
     if found is None:  # tags or segments: the daily measures do not carry them
         found = _measured_raw(source, measure, period, by, with_dims)
-    width = len(measure.values(source.dialect))
+    width = measure.width(source.dialect)
     for key in _groups(by):
         found.setdefault(key, Measured(np.empty((0, width)), [] if with_dims else None,
-                                       np.empty(0, dtype=np.intp) if with_dims else None))
+                                       np.empty(0, dtype=np.intp) if with_dims else None, measure.tallied))
     return found
 
 

@@ -94,10 +94,16 @@ class Measure:
     extra: tuple[ColumnElement[Any], ...] = ()  # attributes kept after DIMS (a tag), for the metric only
     # fills in what depends on the business calendar, in place, once the rows are read
     business: Callable[[np.ndarray, BusinessCalendar | None], None] | None = None
+    # only how many rows count (a message a row): kept as one row per attribute tuple with its number
+    tallied: bool = False
 
     @property
     def dims(self) -> list[ColumnElement[Any]]:
         return [*DIMS, *self.extra]
+
+    def width(self, dialect: str) -> int:
+        """The numbers a row keeps: a tallied measure's one is how many measurements it stands for."""
+        return 1 if self.tallied else len(self.values(dialect))
 
 
 def _previous_span(column: str, *, reopen: bool = False) -> ColumnElement[datetime]:
@@ -156,14 +162,14 @@ def _measures() -> dict[str, Measure]:
         # each tag of a ticket created that day; the flag marks one per ticket (tagged tickets)
         Measure("tagged", TAGGED, T.c.created_at, (), lambda d: [_flag(TAGGED.c.tag == first_tag)],
                 extra=(TAGGED.c.tag,)),
-        Measure("incoming", M, M.c.at, (customer,), lambda d: []),
+        Measure("incoming", M, M.c.at, (customer,), lambda d: [], tallied=True),
         # A span resolved, opened or reopened in the period, with the moment its ticket's previous
         # span was: the ticket is counted once, at its first such span in the period.
         Measure("solved", S, S.c.resolved_at, (), lambda d: [epoch(d, _previous_span("resolved_at"))]),
         Measure("opened", S, S.c.opened_at, (), lambda d: [epoch(d, _previous_span("resolved_at"))]),
         Measure("reopened", S, S.c.opened_at, (S.c.seq > 0,),
                 lambda d: [epoch(d, _previous_span("opened_at", reopen=True))]),
-        Measure("outgoing", M, M.c.at, (agent_reply,), lambda d: []),
+        Measure("outgoing", M, M.c.at, (agent_reply,), lambda d: [], tallied=True),
         # durations: (seconds, business seconds, ...), the second read as the moment it ended
         Measure("frt", T, T.c.first_response_at, (T.c.first_response_seconds.is_not(None),),
                 lambda d: [T.c.first_response_seconds, epoch(d, T.c.first_response_at)], business=_business_duration),
@@ -191,16 +197,18 @@ MEASURES = _measures()
 
 @dataclass
 class Measured:
-    """One group's measurements: a row each, a column per number of the measure; with `dims`,
+    """One group's measurements: a row each, a column per number of the measure (`tallied`: a
+    row per attribute tuple, its one number how many measurements it stands for); with `dims`,
     the distinct ticket attributes (DIMS order) and each row's position in them (`codes`)."""
 
     values: np.ndarray
     dims: list[tuple[str | None, ...]] | None = None
     codes: np.ndarray | None = None
+    tallied: bool = False
 
     @property
     def count(self) -> int:
-        return int(self.values.shape[0])
+        return int(self.values[:, 0].sum()) if self.tallied else int(self.values.shape[0])
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -215,7 +223,7 @@ def measured(session: Session, measure: Measure, period: Period, by: Dimension |
     segments): the caller reads raw."""
     if (by is not None and by not in ROLLED_UP) or any(f.dimension not in ROLLED_UP for f in filters):
         return None
-    width = len(measure.values(session.get_bind().dialect.name))
+    width = measure.width(session.get_bind().dialect.name)
     built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
     groups = _Groups(by, _keeper(filters), with_dims, _stored_dims(session) if built else _Dims())
     if built:
@@ -230,7 +238,7 @@ def measured(session: Session, measure: Measure, period: Period, by: Dimension |
     for start, end in raw_ranges:
         for dims, values in _raw(session, measure, start, end, conditions, calendar).items():
             groups.add_raw(dims, values)
-    return groups.result(width)
+    return groups.result(width, measure.tallied)
 
 
 class _Dims:
@@ -375,10 +383,10 @@ class _Groups:
             if self.with_dims:
                 self.codes[each].append(codes)
 
-    def result(self, width: int) -> dict[str, Measured]:
+    def result(self, width: int, tallied: bool) -> dict[str, Measured]:
         dims = list(self.dims.tuples) if self.with_dims else None
         return {name: Measured(np.concatenate(found) if found else np.empty((0, width)), dims,
-                               np.concatenate(self.codes[name]) if self.with_dims else None)
+                               np.concatenate(self.codes[name]) if self.with_dims else None, tallied)
                 for name, found in self.values.items()}
 
 
@@ -394,6 +402,8 @@ def _raw(session: Session, measure: Measure, start: datetime, end: datetime, con
     rows: dict[tuple[str | None, ...], list[Sequence[Any]]] = defaultdict(list)
     for row in session.execute(query):
         rows[tuple(row[:len(dims)])].append(row[len(dims):])
+    if measure.tallied:
+        return {dims: np.array([[float(len(found))]]) for dims, found in rows.items()}
     return {dims: read(measure, found, len(values), calendar) for dims, found in rows.items()}
 
 
@@ -433,7 +443,7 @@ def build_day(session: Session, day: date, *, now: datetime, calendar: BusinessC
     rows = []
     for measure in MEASURES.values():
         data = _pack([(ids[dims], values) for dims, values in found[measure.name].items()],
-                     width=len(measure.values(session.get_bind().dialect.name)))
+                     width=measure.width(session.get_bind().dialect.name))
         rows.append({"measure": measure.name, "day": day, "rows": int(data.shape[0]), "data": data.tobytes()})
     session.execute(delete(DailyMeasure).where(DailyMeasure.day == day))
     session.execute(DailyMeasure.__table__.insert(), rows)

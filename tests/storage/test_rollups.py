@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from sqlalchemy import event, func, select, update
 
 from bot.ask import answer_query
@@ -18,7 +19,7 @@ from metrics.model import Channel, TicketEvent
 from storage import rollups
 from storage import tickets as ticket_store
 from storage.db import make_engine, make_sessions, unit_of_work
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
 from storage.tables import DailyMeasure, RollupDay, StaleDay
 from tests.support.tickets import TicketStory
 
@@ -200,3 +201,40 @@ def test_a_breakdown_gives_its_total_from_the_same_read_of_each_day(sessions: An
     level, reads = _daily_reads(sessions, "level 2026-11-01..2026-11-09")  # rows per channel, always
     assert level["frt_median"] == 15 * 60
     assert len(reads) == 2  # first responses and ratings, once each
+
+
+def _volume(sessions: Any) -> tuple[Any, Any]:
+    query = parse_query("volume 2026-11-01..2026-11-09", now=NOW, tz=UTC_ZONE)
+    assert isinstance(query, MetricQuery)
+    figures = answer_query(sessions, Settings(timezone="UTC"), query, now=NOW).total.figures
+    return figures["incoming"], figures["outgoing"]
+
+
+def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_the_migration(
+        database_url: str, sessions: Any) -> None:
+    """Volume only counts messages: a day keeps how many each kind of ticket got, not a row each.
+    Migration 0015 turns days packed a row per message into that, and back on a downgrade."""
+    story = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1").wrote("+0m").replied("+5m").wrote("+1h")
+    _store(sessions, story.replied("+2h").events + _first_responses(10, 20))  # t2 and t3 get one reply each
+    assert _volume(sessions) == (2, 4)  # from the tickets
+    rollups.build_missing(sessions, now=NOW)
+    assert _volume(sessions) == (2, 4)
+
+    def packed(day: int) -> dict[str, int]:
+        with unit_of_work(sessions) as session:
+            found = session.execute(select(DailyMeasure.measure, DailyMeasure.rows).where(
+                DailyMeasure.measure.in_(["incoming", "outgoing"]), DailyMeasure.day == datetime(2026, 11, day).date()))
+            return {measure: rows for measure, rows in found}
+
+    assert packed(2) == {"incoming": 1, "outgoing": 1}  # 2 November's messages are all on alike tickets
+    command.downgrade(alembic_config(database_url), "0014")
+    assert packed(2) == {"incoming": 2, "outgoing": 3}  # the older layout: a row per message
+    upgrade(database_url)
+    assert packed(2) == {"incoming": 1, "outgoing": 1}
+    assert _volume(sessions) == (2, 4)
+    with unit_of_work(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(StaleDay)) == 0
+        session.execute(update(DailyMeasure).where(DailyMeasure.measure == "outgoing",
+                                                   DailyMeasure.day == datetime(2026, 11, 2).date())
+                        .values(rows=0, data=b""))
+    assert _volume(sessions) == (2, 1)  # the built days were read

@@ -1,0 +1,54 @@
+"""tallied messages: daily measures keep the messages a day counted (incoming, outgoing) as one
+row per ticket attribute tuple with its number, not a row per message
+
+A year of messages is millions of rows, and volume only counts them. Built days are converted
+in place: nothing is rebuilt.
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-02 10:00:00
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0015'
+down_revision: str | None = '0014'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TALLIED = ('incoming', 'outgoing')
+measures = sa.table('daily_measures', sa.column('measure', sa.String), sa.column('day', sa.Date),
+                    sa.column('rows', sa.Integer), sa.column('data', sa.LargeBinary))
+
+
+def _convert(repack) -> None:  # type: ignore[no-untyped-def]
+    bind = op.get_bind()
+    found = bind.execute(sa.select(measures.c.measure, measures.c.day, measures.c.data)
+                         .where(measures.c.measure.in_(TALLIED))).all()
+    for measure, day, data in found:
+        packed = repack(np.frombuffer(data, dtype=np.float64))
+        bind.execute(sa.update(measures).where(measures.c.measure == measure, measures.c.day == day)
+                     .values(rows=int(packed.shape[0]), data=packed.tobytes()))
+
+
+def _tally(ids: np.ndarray) -> np.ndarray:
+    """A row per message (its attributes' id) -> a row per id: (id, messages)."""
+    distinct, counts = np.unique(ids, return_counts=True)
+    return np.column_stack([distinct, counts.astype(np.float64)]) if len(distinct) else np.empty((0, 2))
+
+
+def _expand(packed: np.ndarray) -> np.ndarray:
+    rows = packed.reshape(-1, 2)
+    return np.repeat(rows[:, 0], rows[:, 1].astype(np.intp)).reshape(-1, 1)
+
+
+def upgrade() -> None:
+    _convert(_tally)
+
+
+def downgrade() -> None:
+    _convert(_expand)
