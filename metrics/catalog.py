@@ -161,8 +161,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         details=lambda q, source: {"tag_report": source.tag_report(q.period, q.comparison or q.period.previous())}),
     Metric("level", "Service level", ("levels", "service-level", "tier", "tiers"), (
         Column("frt_median", "median first response", D, _LOW), Column("csat_average", "average CSAT score", S, _HIGH)),
-        lambda ts, p, c: level_figures(response_times.first_response_time(ts, p, c.calendar),
-                                       satisfaction.csat(ts, p), c.calendar is not None),
+        lambda ts, p, c: level_figures(_frt_median(ts, p, c.calendar), satisfaction.csat(ts, p)["average"]),
         "Service levels", "level", own_rows=lambda q, source, c: _levels(q, source, c)),
     Metric("peak", "Peak hours", ("busiest", "hours", "heatmap"), (
         Column("new", "new tickets", N),),
@@ -197,10 +196,15 @@ def _handled(tickets: Sequence[Ticket], period: Period) -> int:
     return len({t.key for t in tickets for m in t.messages if m.role is Role.AGENT and period.contains(m.at)})
 
 
-def level_figures(frt: Figures, csat: Figures, business: bool) -> Figures:
+def _frt_median(tickets: Sequence[Ticket], period: Period, calendar: BusinessCalendar | None) -> float | None:
+    return response_times.first_response_time(tickets, period, calendar)[
+        "median" if calendar is None else "business_median"]
+
+
+def level_figures(frt_median: float | None, csat_average: float | None) -> Figures:
     """A channel's service level rests on its median first response (in business time when a
     calendar is set) and its average CSAT score."""
-    return {"frt_median": frt["business_median" if business else "median"], "csat_average": csat["average"]}
+    return {"frt_median": frt_median, "csat_average": csat_average}
 
 
 def find_metric(word: str) -> Metric | None:

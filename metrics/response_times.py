@@ -16,7 +16,7 @@ import numpy as np
 
 from metrics.model import Role
 from metrics.periods import Period
-from metrics.stats import mean, middle_of, rank
+from metrics.stats import mean_of_counts, middle_of, rank
 from metrics.tickets import Ticket
 
 if TYPE_CHECKING:
@@ -99,6 +99,6 @@ def resolution_time(tickets: Sequence[Ticket], period: Period, calendar: Busines
                               [t.agent_replies for t in full_tickets])
 
 
-def resolution_figures(first: Figures, full: Figures, replies: Sequence[int]) -> Figures:
+def resolution_figures(first: Figures, full: Figures, replies: Sequence[int] | np.ndarray) -> Figures:
     """First and full resolution figures side by side, with the agent replies per fully resolved ticket."""
-    return {**{f"first_{k}": v for k, v in first.items()}, **full, "replies_per_resolved": mean(replies)}
+    return {**{f"first_{k}": v for k, v in first.items()}, **full, "replies_per_resolved": mean_of_counts(replies)}

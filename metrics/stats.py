@@ -34,6 +34,12 @@ def mean(values: Sequence[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def mean_of_counts(values: Sequence[int] | np.ndarray) -> float | None:
+    """mean() of whole numbers, from an array: their sum is exact either way, so the same number."""
+    counts = np.asarray(values, dtype=float)
+    return float(counts.sum()) / len(counts) if len(counts) else None
+
+
 def percentile(values: Sequence[float], share: float) -> float | None:
     """Nearest rank: the smallest value with at least `share` of all values at or below it."""
     if not values:

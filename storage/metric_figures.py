@@ -27,8 +27,8 @@ from metrics.dimensions import Dimension
 from metrics.model import Csat
 from metrics.outcomes import outcome_figures
 from metrics.periods import Period
-from metrics.response_times import both_summaries, duration_figures, resolution_figures
-from metrics.satisfaction import csat_figures, csat_tally
+from metrics.response_times import both_summaries, resolution_figures
+from metrics.satisfaction import csat_tally
 from metrics.sla import sla_tally
 from metrics.stats import median_of_many
 from metrics.volume import age_seconds, backlog_by_age
@@ -82,10 +82,25 @@ def measured(source: StoredSource, name: str, period: Period, by: Dimension | No
                              calendar=source.context.calendar, with_dims=with_dims)
     if found is None:  # tags or segments: the daily measures do not carry them
         found = _measured_raw(source, measure, period, by, with_dims)
-    width = measure.width(source.dialect)
+    width = measure.width
     for key in _groups(by):
         found.setdefault(key, Measured(np.empty((0, width)), [] if with_dims else None,
                                        np.empty(0, dtype=np.intp) if with_dims else None, measure.tallied))
+    return found
+
+
+def counted(source: StoredSource, name: str, period: Period, by: Dimension | None,
+            test: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, int]:
+    """How many of the period's measurements of one kind (those whose numbers pass `test`) each
+    group has, as `measured` would give them; every answer's keys present."""
+    measure = rollups.MEASURES[name]
+    found = rollups.counted(source.session, measure, period, by, source.filter_list, source.conditions,
+                            calendar=source.context.calendar, test=test)
+    if found is None:  # tags or segments: the daily measures do not carry them
+        found = {key: m.count if test is None else int(np.count_nonzero(test(m.values)))
+                 for key, m in _measured_raw(source, measure, period, by, False).items()}
+    for key in _groups(by):
+        found.setdefault(key, 0)
     return found
 
 
@@ -119,15 +134,15 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
     for key in _groups(by):
         counts[key]
     for name in ("new", "incoming", "outgoing"):
-        for key, found in measured(source, name, period, by).items():
-            counts[key][name] = found.count
+        for key, n in counted(source, name, period, by).items():
+            counts[key][name] = n
     start = period.start.timestamp()
     for name in ("solved", "reopened"):  # a ticket's first span in the period: the one before is earlier
-        for key, found in measured(source, name, period, by).items():
-            counts[key][name] = int(np.count_nonzero(~(found.values[:, 0] >= start)))
+        for key, n in counted(source, name, period, by, lambda values: ~(values[:, 0] >= start)).items():
+            counts[key][name] = n
     # active: open at the start, or opened in the period while not active before in it
-    for key, found in measured(source, "opened", period, by).items():
-        counts[key]["active"] = int(np.count_nonzero(~(found.values[:, 0] > start)))
+    for key, n in counted(source, "opened", period, by, lambda values: ~(values[:, 0] > start)).items():
+        counts[key]["active"] = n
     open_at_start = open_spans(period.start, opened_at_moment=False)
     for key, (n,) in source.rows(by, [func.count(distinct(open_at_start.c.ticket_key))], open_at_start, [],
                                  aggregate=[]):
@@ -167,7 +182,7 @@ def resolution_time(source: StoredSource, period: Period, by: Dimension | None) 
     empty = Measured(np.empty((0, 3)))
     return {key: resolution_figures(_duration_figures(source, first.get(key, empty)),
                                     _duration_figures(source, full.get(key, empty)),
-                                    full.get(key, empty).values[:, 2].tolist())
+                                    full.get(key, empty).values[:, 2])
             for key in set(first) | set(full)}
 
 
@@ -281,8 +296,8 @@ def team_line(source: StoredSource, period: Period, by: Dimension | None) -> Gro
 
 def tags(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """Tickets created in the period that carry a tag (each tagged ticket has one flagged tag row)."""
-    tagged = measured(source, "tagged", period, None)["all"]
-    return {"all": {"tickets": float(tagged.values[:, 0].sum()) if tagged.count else 0.0, "share": None}}
+    tagged = counted(source, "tagged", period, None, lambda values: values[:, 0] == 1)["all"]
+    return {"all": {"tickets": float(tagged), "share": None}}
 
 
 def tag_counts(source: StoredSource, period: Period) -> dict[str, int]:
@@ -302,20 +317,21 @@ def created_moments(source: StoredSource, period: Period) -> np.ndarray:
 
 
 def level(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    frt, satisfaction = first_response_time(source, period, by), csat(source, period, by)
-    business = source.context.calendar is not None
-    empty_frt, empty_csat = duration_figures([], source.context.calendar), csat_figures([])
-    return {key: level_figures(frt.get(key, empty_frt), satisfaction.get(key, empty_csat), business)
+    """Of first responses only their median is shown: no mean or p90 is worked out."""
+    business = 0 if source.context.calendar is None else 1  # the column of business seconds
+    frt = {key: median_of_many(found.values[:, business]) for key, found in measured(source, "frt", period, by).items()}
+    satisfaction = csat(source, period, by)
+    return {key: level_figures(frt.get(key), satisfaction[key]["average"] if key in satisfaction else None)
             for key in set(frt) | set(satisfaction)}
 
 
 def peak(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    return {key: {"new": float(found.count)} for key, found in measured(source, "new", period, by).items()}
+    return {key: {"new": float(n)} for key, n in counted(source, "new", period, by).items()}
 
 
 def conversions(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """storage.order_figures.conversions, with the period's new tickets counted from the daily measures."""
-    created = {key: found.count for key, found in measured(source, "new", period, by).items() if key != TOTAL}
+    created = {key: n for key, n in counted(source, "new", period, by).items() if key != TOTAL}
     return order_figures.conversions(source, period, by, {key: n for key, n in created.items() if n or by is None})
 
 

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -101,9 +102,11 @@ class Measure:
     def dims(self) -> list[ColumnElement[Any]]:
         return [*DIMS, *self.extra]
 
-    def width(self, dialect: str) -> int:
-        """The numbers a row keeps: a tallied measure's one is how many measurements it stands for."""
-        return 1 if self.tallied else len(self.values(dialect))
+    @cached_property
+    def width(self) -> int:
+        """The numbers a row keeps (in every dialect): a tallied measure's one is how many
+        measurements it stands for."""
+        return 1 if self.tallied else len(self.values("sqlite"))
 
 
 def _previous_span(column: str, *, reopen: bool = False) -> ColumnElement[datetime]:
@@ -221,62 +224,99 @@ def measured(session: Session, measure: Measure, period: Period, by: Dimension |
     under TOTAL); whole built days come from the daily measures (for business time, days built
     under `calendar`), the rest raw. None when the question needs what rollups lack (tags,
     segments): the caller reads raw."""
-    if (by is not None and by not in ROLLED_UP) or any(f.dimension not in ROLLED_UP for f in filters):
+    if not _rolled_up(by, filters):
         return None
-    width = measure.width(session.get_bind().dialect.name)
+    groups = _Groups(by, _keeper(filters), with_dims)
+    _read(session, measure, period, conditions, calendar, groups)
+    return groups.result(measure.width, measure.tallied)
+
+
+def counted(session: Session, measure: Measure, period: Period, by: Dimension | None,
+            filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *,
+            calendar: BusinessCalendar | None = None,
+            test: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, int] | None:
+    """How many of what `measured` gives (only those whose numbers pass `test`) each group has,
+    counted without gathering each group's rows; groups with none are absent."""
+    if not _rolled_up(by, filters):
+        return None
+    counts = _Counts(by, _keeper(filters), measure.tallied, test)
+    _read(session, measure, period, conditions, calendar, counts)
+    return dict(counts.counts)
+
+
+def _rolled_up(by: Dimension | None, filters: Sequence[Filter]) -> bool:
+    """Whether the daily measures carry what the question groups and filters by."""
+    return (by is None or by in ROLLED_UP) and all(f.dimension in ROLLED_UP for f in filters)
+
+
+def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],
+          calendar: BusinessCalendar | None, into: _Groups | _Counts) -> None:
+    """Hands the period's built days and raw stretches to `into`."""
+    width = measure.width
     built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
-    groups = _Groups(by, _keeper(filters), with_dims, _stored_dims(session) if built else _Dims())
     if built:
+        into.dims = _stored_dims(session)
         days = [np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1) for (data,) in session.execute(
             select(DailyMeasure.data).where(DailyMeasure.measure == measure.name, DailyMeasure.day.in_(built)))]
         if days:
             packed = np.concatenate(days)
             ids = packed[:, 0].astype(np.intp)
-            if len(ids) and ids.max() >= len(groups.dims.by_id):  # a day built since this question began
-                groups.dims = _stored_dims(session, fresh=True)
-            groups.add_packed(groups.dims.by_id[ids], packed[:, 1:])
+            if len(ids) and ids.max() >= len(into.dims.by_id):  # a day built since this question began
+                into.dims = _stored_dims(session, fresh=True)
+            into.add_packed(into.dims.by_id[ids], packed)
     for start, end in raw_ranges:
         for dims, values in _raw(session, measure, start, end, conditions, calendar).items():
-            groups.add_raw(dims, values)
-    return groups.result(width, measure.tallied)
+            into.add_raw(dims, values)
 
 
 class _Dims:
     """Ticket attribute tuples numbered by position; stored ones also by their measure_dims id."""
 
-    def __init__(self, stored: Sequence[tuple[int, tuple[str | None, ...]]] = ()) -> None:
-        self.tuples = [dims for _, dims in stored]
-        self.numbers = {dims: i for i, dims in enumerate(self.tuples)}
-        self.by_id = np.full(max((i for i, _ in stored), default=0) + 1, -1, dtype=np.intp)
-        self.by_id[[i for i, _ in stored]] = np.arange(len(stored), dtype=np.intp)
+    def __init__(self, tuples: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None) -> None:
+        self.tuples = tuples if tuples is not None else []
+        self.by_id = by_id if by_id is not None else np.full(1, -1, dtype=np.intp)
+        self._numbers: dict[tuple[str | None, ...], int] | None = None  # made when raw rows need it
+
+    @classmethod
+    def of(cls, stored: Sequence[tuple[int, tuple[str | None, ...]]]) -> _Dims:
+        by_id = np.full(max((i for i, _ in stored), default=0) + 1, -1, dtype=np.intp)
+        by_id[[i for i, _ in stored]] = np.arange(len(stored), dtype=np.intp)
+        return cls([dims for _, dims in stored], by_id)
+
+    def copy(self) -> _Dims:
+        """One for a read, which may number raw rows' tuples too (`by_id` is only read)."""
+        return _Dims(list(self.tuples), self.by_id)
 
     def number(self, dims: tuple[str | None, ...]) -> int:
-        if dims not in self.numbers:
-            self.numbers[dims] = len(self.tuples)
+        if self._numbers is None:
+            self._numbers = {known: i for i, known in enumerate(self.tuples)}
+        if dims not in self._numbers:
+            self._numbers[dims] = len(self.tuples)
             self.tuples.append(dims)
-        return self.numbers[dims]
+        return self._numbers[dims]
 
 
-_DIMS_READ: dict[str, tuple[int, int, list[tuple[int, tuple[str | None, ...]]]]] = {}
+_DIMS_READ: dict[str, tuple[int, int, list[tuple[int, tuple[str | None, ...]]], _Dims]] = {}
 
 
 def _stored_dims(session: Session, *, fresh: bool = False) -> _Dims:
     """Every stored attribute tuple, once per question (a session answers one). Rows are only
     ever added, so the process keeps what it decoded and reads the newer ids alone."""
     if "measure_dims" in session.info and not fresh:
-        return _Dims(session.info["measure_dims"])
+        return session.info["measure_dims"].copy()  # type: ignore[no-any-return]
     url = session.get_bind().url.render_as_string(hide_password=True)
     count, last = session.execute(select(func.count(), func.coalesce(func.max(MeasureDims.id), 0))).one()
-    seen_count, seen_last, rows = _DIMS_READ.get(url, (0, 0, []))
+    seen_count, seen_last, rows, dims = _DIMS_READ.get(url, (0, 0, [], _Dims()))
     if count < seen_count or last < seen_last:  # the table was emptied (a new database): start over
-        seen_count, seen_last, rows = 0, 0, []
+        seen_count, seen_last, rows, dims = 0, 0, [], _Dims()
     if (count, last) != (seen_count, seen_last):
         rows = rows + _dims_rows(session, MeasureDims.id > seen_last)
         if len(rows) != count:  # an id below the last one committed late: read them all
             rows = _dims_rows(session)
-        _DIMS_READ[url] = (count, last, rows)
-    session.info["measure_dims"] = rows
-    return _Dims(rows)
+        dims = _Dims.of(rows)
+        _DIMS_READ[url] = (count, last, rows, dims)
+    session.info["measure_dims"] = dims
+    return dims.copy()
 
 
 def _dims_rows(session: Session, *where: ColumnElement[bool]) -> list[tuple[int, tuple[str | None, ...]]]:
@@ -287,7 +327,16 @@ def _dims_rows(session: Session, *where: ColumnElement[bool]) -> list[tuple[int,
 def _plan(session: Session, period: Period,
           calendar: BusinessCalendar | None) -> tuple[list[date], list[tuple[datetime, datetime]]]:
     """The whole UTC days of the period that can be read from daily measures (with a calendar,
-    only days built under it), and the stretches (edges, unbuilt, stale days) to read raw."""
+    only days built under it), and the stretches (edges, unbuilt, stale days) to read raw: once
+    per question (a session answers one), so all its measures read the same days."""
+    asked = ("rollup_plan", period.start, period.end, calendar.fingerprint if calendar is not None else None)
+    if asked not in session.info:
+        session.info[asked] = _plan_days(session, period, calendar)
+    return session.info[asked]  # type: ignore[no-any-return]
+
+
+def _plan_days(session: Session, period: Period,
+               calendar: BusinessCalendar | None) -> tuple[list[date], list[tuple[datetime, datetime]]]:
     first = _midnight(period.start.astimezone(UTC).date())
     if first < period.start:
         first += timedelta(days=1)
@@ -346,20 +395,20 @@ def _key(by: Dimension | None, dims: tuple[str | None, ...]) -> str:
 class _Groups:
     """Measurements collected per answer group (the `by` key) from packed days and raw stretches."""
 
-    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], with_dims: bool,
-                 dims: _Dims) -> None:
-        self.by, self.keep, self.with_dims, self.dims = by, keep, with_dims, dims
+    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], with_dims: bool) -> None:
+        self.by, self.keep, self.with_dims, self.dims = by, keep, with_dims, _Dims()
         self.values: dict[str, list[np.ndarray]] = defaultdict(list)
         self.codes: dict[str, list[np.ndarray]] = defaultdict(list)
 
-    def add_packed(self, codes: np.ndarray, values: np.ndarray) -> None:
-        """Rows whose attributes are `dims.tuples[code]`, filtered here (the days hold every ticket)."""
+    def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
+        """Packed rows (their numbers after the first column) whose attributes are
+        `dims.tuples[code]`, filtered here (the days hold every ticket)."""
         present = np.flatnonzero(np.bincount(codes + 1)) - 1  # only the attributes these rows carry
         keys = {code: _key(self.by, self.dims.tuples[code]) if self.keep(self.dims.tuples[code]) else None
                 for code in present.tolist() if code >= 0}
         names = sorted({k for k in keys.values() if k is not None})
         if len(names) == 1 and len(keys) == len(present) and None not in keys.values():
-            self._take(names[0], codes, values)  # every row in one group (no breakdown, no filter out)
+            self._take(names[0], codes, packed[:, 1:])  # every row in one group (no breakdown, no filter out)
             return
         position = {name: i for i, name in enumerate(names)}
         lookup = np.full(len(self.dims.tuples) + 1, -1, dtype=np.intp)  # the last entry: unknown (-1)
@@ -367,27 +416,67 @@ class _Groups:
             if key is not None:
                 lookup[code] = position[key]
         row_group = lookup[codes]
+        # one stable sort by group (a radix sort of small numbers), then each group is a slice of it
+        order = np.argsort(row_group.astype(np.int16) if len(names) < 2 ** 15 else row_group, kind="stable")
+        codes, values = codes[order], np.take(packed, order, axis=0)[:, 1:]  # whole rows: the fastest copy
+        bounds = np.cumsum(np.bincount(row_group + 1, minlength=len(names) + 1)).tolist()  # rows left out first
         for i, name in enumerate(names):
-            rows = row_group == i
-            self._take(name, codes[rows], values[rows])
+            self._take(name, codes[bounds[i]:bounds[i + 1]], values[bounds[i]:bounds[i + 1]], total=False)
+        if self.by is not None:
+            self._take(TOTAL, codes[bounds[0]:], values[bounds[0]:], total=False)
 
     def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
         """Rows of one attribute tuple the filters were applied to in SQL."""
         self._take(_key(self.by, dims), np.full(values.shape[0], self.dims.number(dims), dtype=np.intp), values)
 
-    def _take(self, name: str, codes: np.ndarray, values: np.ndarray) -> None:
+    def _take(self, name: str, codes: np.ndarray, values: np.ndarray, *, total: bool = True) -> None:
+        """Rows of group `name`, and of the breakdown's TOTAL unless they were given to it already."""
         if not values.shape[0]:
             return
-        for each in (name,) if self.by is None else (name, TOTAL):  # shared arrays, copied once by result()
+        for each in (name, TOTAL) if total and self.by is not None else (name,):
             self.values[each].append(values)
             if self.with_dims:
                 self.codes[each].append(codes)
 
     def result(self, width: int, tallied: bool) -> dict[str, Measured]:
         dims = list(self.dims.tuples) if self.with_dims else None
-        return {name: Measured(np.concatenate(found) if found else np.empty((0, width)), dims,
-                               np.concatenate(self.codes[name]) if self.with_dims else None, tallied)
+        return {name: Measured(_joined(found, (0, width)), dims,
+                               _joined(self.codes[name], (0,)) if self.with_dims else None, tallied)
                 for name, found in self.values.items()}
+
+
+class _Counts:
+    """How many measurements each answer group has (a tallied row: as many as its number), of
+    those passing `test`: counted per attribute tuple, then added up per group."""
+
+    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], tallied: bool,
+                 test: Callable[[np.ndarray], np.ndarray] | None) -> None:
+        self.by, self.keep, self.tallied, self.test, self.dims = by, keep, tallied, test, _Dims()
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
+        self._add(codes, packed[:, 1:])
+
+    def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
+        self._add(np.full(values.shape[0], self.dims.number(dims), dtype=np.intp), values)
+
+    def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        weights = values[:, 0] if self.tallied else None
+        if self.test is not None:
+            passed = self.test(values)
+            weights = passed.astype(np.float64) if weights is None else weights * passed
+        per_code = np.bincount(codes + 1, weights=weights)  # the first: attributes unknown (-1)
+        for code in (np.flatnonzero(per_code[1:])).tolist():
+            if self.keep(dims := self.dims.tuples[code]):
+                n = int(per_code[code + 1])  # whole numbers added up: exact
+                self.counts[_key(self.by, dims)] += n
+                if self.by is not None:
+                    self.counts[TOTAL] += n
+
+
+def _joined(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
+    """The arrays one after the other; a single one as it is (a year read at once is not copied)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays) if arrays else np.empty(empty)
 
 
 def _raw(session: Session, measure: Measure, start: datetime, end: datetime, conditions: Sequence[ColumnElement[bool]],
@@ -443,7 +532,7 @@ def build_day(session: Session, day: date, *, now: datetime, calendar: BusinessC
     rows = []
     for measure in MEASURES.values():
         data = _pack([(ids[dims], values) for dims, values in found[measure.name].items()],
-                     width=measure.width(session.get_bind().dialect.name))
+                     width=measure.width)
         rows.append({"measure": measure.name, "day": day, "rows": int(data.shape[0]), "data": data.tobytes()})
     session.execute(delete(DailyMeasure).where(DailyMeasure.day == day))
     session.execute(DailyMeasure.__table__.insert(), rows)

@@ -31,7 +31,7 @@ def test_a_replica_that_finds_another_adding_the_same_digest_keeps_that_one(post
     def second_replica() -> None:
         try:
             save_fixed_digests(settings, sessions)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:  # reported by the assertion below
             failures.append(error)
 
     second = threading.Thread(target=second_replica)
