@@ -36,14 +36,16 @@ def test_a_replica_that_finds_another_adding_the_same_digest_keeps_that_one(post
 
     second = threading.Thread(target=second_replica)
     second.start()
-    with engine.connect() as watcher:  # until replica 2 is blocked on replica 1's uncommitted row
+    # until replica 2 is blocked on replica 1's uncommitted row (autocommit: pg_stat_activity is
+    # a snapshot held for the whole of a transaction)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
         for _ in range(600):
             if watcher.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                    "AND datname = current_database()")):
                 break
             time.sleep(0.05)
         else:
-            raise AssertionError("replica 2 never waited for replica 1")
+            raise AssertionError(f"replica 2 never waited for replica 1: {failures}")
     first.commit()
     first.close()
     second.join(timeout=30)
