@@ -273,7 +273,7 @@ def _credited(found: Measured) -> tuple[list[str], np.ndarray]:
 
 def _per_agent_count(names: list[str], agent: np.ndarray) -> dict[str, int]:
     """Measurements per agent (rows credited to nobody left out); agents with none are absent."""
-    counts = np.bincount(agent[agent >= 0], minlength=len(names))
+    counts = np.bincount(agent + 1, minlength=len(names) + 1)[1:]  # nobody (-1) counted first, then dropped
     return {who: int(n) for who, n in zip(names, counts.tolist(), strict=True) if n}
 
 
