@@ -133,8 +133,8 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
         ("new", "active", "solved", "reopened", "incoming", "outgoing"), 0))
     for key in _groups(by):
         counts[key]
-    for name in ("new", "incoming", "outgoing"):
-        for key, n in counted(source, name, period, by).items():
+    for name, measure in (("new", "new"), ("incoming", "incoming_count"), ("outgoing", "outgoing_count")):
+        for key, n in counted(source, measure, period, by).items():
             counts[key][name] = n
     start = period.start.timestamp()
     for name in ("solved", "reopened"):  # a ticket's first span in the period: the one before is earlier

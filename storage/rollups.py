@@ -165,14 +165,15 @@ def _measures() -> dict[str, Measure]:
         # each tag of a ticket created that day; the flag marks one per ticket (tagged tickets)
         Measure("tagged", TAGGED, T.c.created_at, (), lambda d: [_flag(TAGGED.c.tag == first_tag)],
                 extra=(TAGGED.c.tag,)),
-        Measure("incoming", M, M.c.at, (customer,), lambda d: [], tallied=True),
+        # counted messages (migration 0015 renamed them from "incoming" and "outgoing", a row each)
+        Measure("incoming_count", M, M.c.at, (customer,), lambda d: [], tallied=True),
         # A span resolved, opened or reopened in the period, with the moment its ticket's previous
         # span was: the ticket is counted once, at its first such span in the period.
         Measure("solved", S, S.c.resolved_at, (), lambda d: [epoch(d, _previous_span("resolved_at"))]),
         Measure("opened", S, S.c.opened_at, (), lambda d: [epoch(d, _previous_span("resolved_at"))]),
         Measure("reopened", S, S.c.opened_at, (S.c.seq > 0,),
                 lambda d: [epoch(d, _previous_span("opened_at", reopen=True))]),
-        Measure("outgoing", M, M.c.at, (agent_reply,), lambda d: [], tallied=True),
+        Measure("outgoing_count", M, M.c.at, (agent_reply,), lambda d: [], tallied=True),
         # durations: (seconds, business seconds, ...), the second read as the moment it ended
         Measure("frt", T, T.c.first_response_at, (T.c.first_response_seconds.is_not(None),),
                 lambda d: [T.c.first_response_seconds, epoch(d, T.c.first_response_at)], business=_business_duration),
@@ -256,8 +257,13 @@ def _read(session: Session, measure: Measure, period: Period, conditions: Sequen
     built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
     if built:
         into.dims = _stored_dims(session)
-        days = [np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1) for (data,) in session.execute(
-            select(DailyMeasure.data).where(DailyMeasure.measure == measure.name, DailyMeasure.day.in_(built)))]
+        found = session.execute(select(DailyMeasure.day, DailyMeasure.data).where(
+            DailyMeasure.measure == measure.name, DailyMeasure.day.in_(built))).all()
+        days = [np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1) for _, data in found]
+        # a day built by a release that did not keep this measure (replicas mid-upgrade): read raw
+        kept = {day for day, _ in found}
+        raw_ranges = raw_ranges + [(_midnight(day), _midnight(day + timedelta(days=1))) for day in built
+                                   if day not in kept]
         if days:
             packed = np.concatenate(days)
             ids = packed[:, 0].astype(np.intp)

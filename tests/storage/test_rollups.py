@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from bot.ask import answer_query
 from bot.grammar import parse_query
@@ -223,18 +223,30 @@ def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_t
     def packed(day: int) -> dict[str, int]:
         with unit_of_work(sessions) as session:
             found = session.execute(select(DailyMeasure.measure, DailyMeasure.rows).where(
-                DailyMeasure.measure.in_(["incoming", "outgoing"]), DailyMeasure.day == datetime(2026, 11, day).date()))
+                DailyMeasure.measure.in_(["incoming", "outgoing", "incoming_count", "outgoing_count"]),
+                DailyMeasure.day == datetime(2026, 11, day).date()))
             return {measure: rows for measure, rows in found}
 
-    assert packed(2) == {"incoming": 1, "outgoing": 1}  # 2 November's messages are all on alike tickets
+    assert packed(2) == {"incoming_count": 1, "outgoing_count": 1}  # 2 November's messages: alike tickets
     command.downgrade(alembic_config(database_url), "0014")
     assert packed(2) == {"incoming": 2, "outgoing": 3}  # the older layout: a row per message
     upgrade(database_url)
-    assert packed(2) == {"incoming": 1, "outgoing": 1}
+    assert packed(2) == {"incoming_count": 1, "outgoing_count": 1}
     assert _volume(sessions) == (2, 4)
     with unit_of_work(sessions) as session:
         assert session.scalar(select(func.count()).select_from(StaleDay)) == 0
-        session.execute(update(DailyMeasure).where(DailyMeasure.measure == "outgoing",
+        session.execute(update(DailyMeasure).where(DailyMeasure.measure == "outgoing_count",
                                                    DailyMeasure.day == datetime(2026, 11, 2).date())
                         .values(rows=0, data=b""))
     assert _volume(sessions) == (2, 1)  # the built days were read
+
+
+def test_a_built_day_without_a_measure_is_read_from_the_tickets(sessions: Any) -> None:
+    """A replica still on an older release may build a day while a newer one runs: a measure that
+    release did not keep is missing from that day, and questions read the day raw, not as empty."""
+    _store(sessions, _first_responses(10, 20, 30))
+    rollups.build_missing(sessions, now=NOW)
+    with unit_of_work(sessions) as session:
+        session.execute(delete(DailyMeasure).where(DailyMeasure.measure == "frt",
+                                                   DailyMeasure.day == datetime(2026, 11, 3).date()))
+    assert _frt(sessions) == (20 * 60, 3)

@@ -1,8 +1,10 @@
-"""tallied messages: daily measures keep the messages a day counted (incoming, outgoing) as one
-row per ticket attribute tuple with its number, not a row per message
+"""tallied messages: daily measures keep the messages a day counted as one row per ticket
+attribute tuple with its number (incoming_count, outgoing_count), not a row per message
+(incoming, outgoing)
 
 A year of messages is millions of rows, and volume only counts them. Built days are converted
-in place: nothing is rebuilt.
+in place: nothing is rebuilt. The new names keep a day an older replica builds meanwhile from
+being misread: it lacks them, so questions read that day from the tickets.
 
 Revision ID: 0015
 Revises: 0014
@@ -20,19 +22,19 @@ down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TALLIED = ('incoming', 'outgoing')
+RENAMED = {'incoming': 'incoming_count', 'outgoing': 'outgoing_count'}
 measures = sa.table('daily_measures', sa.column('measure', sa.String), sa.column('day', sa.Date),
                     sa.column('rows', sa.Integer), sa.column('data', sa.LargeBinary))
 
 
-def _convert(repack) -> None:  # type: ignore[no-untyped-def]
+def _convert(names: dict[str, str], repack) -> None:  # type: ignore[no-untyped-def]
     bind = op.get_bind()
     found = bind.execute(sa.select(measures.c.measure, measures.c.day, measures.c.data)
-                         .where(measures.c.measure.in_(TALLIED))).all()
+                         .where(measures.c.measure.in_(names))).all()
     for measure, day, data in found:
         packed = repack(np.frombuffer(data, dtype=np.float64))
         bind.execute(sa.update(measures).where(measures.c.measure == measure, measures.c.day == day)
-                     .values(rows=int(packed.shape[0]), data=packed.tobytes()))
+                     .values(measure=names[measure], rows=int(packed.shape[0]), data=packed.tobytes()))
 
 
 def _tally(ids: np.ndarray) -> np.ndarray:
@@ -47,8 +49,8 @@ def _expand(packed: np.ndarray) -> np.ndarray:
 
 
 def upgrade() -> None:
-    _convert(_tally)
+    _convert(RENAMED, _tally)
 
 
 def downgrade() -> None:
-    _convert(_expand)
+    _convert({new: old for old, new in RENAMED.items()}, _expand)
