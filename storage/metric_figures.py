@@ -318,8 +318,8 @@ def created_moments(source: StoredSource, period: Period) -> np.ndarray:
 
 def level(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """Of first responses only their median is shown: no mean or p90 is worked out."""
-    business = 0 if source.context.calendar is None else 1  # the column of business seconds
-    frt = {key: median_of_many(found.values[:, business]) for key, found in measured(source, "frt", period, by).items()}
+    column = 0 if source.context.calendar is None else 1  # with a calendar: the business seconds
+    frt = {key: median_of_many(found.values[:, column]) for key, found in measured(source, "frt", period, by).items()}
     satisfaction = csat(source, period, by)
     return {key: level_figures(frt.get(key), satisfaction[key]["average"] if key in satisfaction else None)
             for key in set(frt) | set(satisfaction)}
