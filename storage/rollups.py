@@ -278,9 +278,9 @@ def _packed_days(session: Session, name: str, days: list[date]) -> Sequence[tupl
     """(day, packed rows) of one measure on those days."""
     if session.get_bind().dialect.name == "postgresql":
         # psycopg reads bytea as hex text unless asked for binary: binary halves a year's read
-        cursor = session.connection().connection.dbapi_connection.cursor(binary=True)  # type: ignore[union-attr]
-        cursor.execute("SELECT day, data FROM daily_measures WHERE measure = %s AND day = ANY(%s)", (name, days))
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        with session.connection().connection.dbapi_connection.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+            cursor.execute("SELECT day, data FROM daily_measures WHERE measure = %s AND day = ANY(%s)", (name, days))
+            return cursor.fetchall()  # type: ignore[no-any-return]
     return session.execute(select(DailyMeasure.day, DailyMeasure.data).where(
         DailyMeasure.measure == name, DailyMeasure.day.in_(days))).all()  # type: ignore[return-value]
 
