@@ -28,12 +28,14 @@ measures = sa.table('daily_measures', sa.column('measure', sa.String), sa.column
 
 
 def _convert(names: dict[str, str], repack) -> None:  # type: ignore[no-untyped-def]
+    """One day at a time: years of messages never sit in memory at once."""
     bind = op.get_bind()
-    found = bind.execute(sa.select(measures.c.measure, measures.c.day, measures.c.data)
-                         .where(measures.c.measure.in_(names))).all()
-    for measure, day, data in found:
-        packed = repack(np.frombuffer(data, dtype=np.float64))
-        bind.execute(sa.update(measures).where(measures.c.measure == measure, measures.c.day == day)
+    keys = bind.execute(sa.select(measures.c.measure, measures.c.day).where(measures.c.measure.in_(names))).all()
+    for measure, day in keys:
+        which = (measures.c.measure == measure, measures.c.day == day)
+        packed = repack(np.frombuffer(bind.execute(sa.select(measures.c.data).where(*which)).scalar_one(),
+                                      dtype=np.float64))
+        bind.execute(sa.update(measures).where(*which)
                      .values(measure=names[measure], rows=int(packed.shape[0]), data=packed.tobytes()))
 
 
