@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.notify import Alerter
@@ -51,13 +50,6 @@ def alerter(settings: Settings, sessions: sessionmaker[Session]) -> Alerter:
 def save_fixed_digests(settings: Settings, sessions: sessionmaker[Session]) -> None:
     """The digests of DESKPULSE_DIGESTS, saved like those set from Slack. They count as always set: a
     deployment at 10:00 still posts the 09:00 digest, late, within the grace period."""
-    try:
-        _save_fixed_digests(settings, sessions)
-    except IntegrityError:  # replicas starting together both added it: once it is committed, it is found
-        _save_fixed_digests(settings, sessions)
-
-
-def _save_fixed_digests(settings: Settings, sessions: sessionmaker[Session]) -> None:
     with unit_of_work(sessions) as session:
         for channel, wanted in settings.fixed_digests():
             subscriptions.save_digest(session, DigestPlan(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from storage.db import dialect_insert
 from storage.tables import Subscription
 
 DIGEST = "digest"
@@ -29,19 +30,22 @@ class DigestPlan:
 
 
 def save_digest(session: Session, plan: DigestPlan, *, created_by: str, now: datetime) -> DigestPlan:
-    """Set the channel's daily or weekly digest, replacing the one it had."""
-    row = session.scalar(select(Subscription).where(
+    """Set the channel's daily or weekly digest, replacing the one it had. Two writers at once
+    (replicas starting together, two people in Slack) end with one row: the second waits for the
+    first's insert and then updates that row."""
+    wanted = {"weekday": plan.weekday, "at_time": plan.at_time, "timezone": plan.timezone, "filters": plan.filters}
+    # a new or changed schedule starts counting now: the slot that just passed is not posted late
+    started = {"created_by": created_by, "created_at": now}
+    session.execute(dialect_insert(session, Subscription.__table__).values(
+        channel_id=plan.channel_id, kind=DIGEST, cadence=plan.cadence, **wanted, **started,
+    ).on_conflict_do_nothing(index_elements=["channel_id", "kind", "cadence"]))
+    row = session.scalars(select(Subscription).where(
         Subscription.channel_id == plan.channel_id, Subscription.kind == DIGEST,
-        Subscription.cadence == plan.cadence))
-    if row is None:
-        row = Subscription(channel_id=plan.channel_id, kind=DIGEST, cadence=plan.cadence)
-        session.add(row)
-    wanted = (plan.weekday, plan.at_time, plan.timezone, plan.filters)
-    if row.id is None or (row.weekday, row.at_time, row.timezone, row.filters) != wanted:
-        row.weekday, row.at_time, row.timezone, row.filters = wanted
-        # a new or changed schedule starts counting now: the slot that just passed is not posted late
-        row.created_by, row.created_at = created_by, now
-    session.flush()
+        Subscription.cadence == plan.cadence).execution_options(populate_existing=True)).one()
+    if {name: getattr(row, name) for name in wanted} != wanted:
+        for name, value in (wanted | started).items():
+            setattr(row, name, value)
+        session.flush()
     return _plan(row)
 
 
