@@ -85,7 +85,7 @@ def measured(source: StoredSource, name: str, period: Period, by: Dimension | No
     width = measure.width
     for key in _groups(by):
         found.setdefault(key, Measured(np.empty((0, width)), [] if with_dims else None,
-                                       np.empty(0, dtype=np.intp) if with_dims else None, measure.tallied))
+                                       np.empty(0, dtype=np.intp) if with_dims else None))
     return found
 
 

@@ -201,18 +201,16 @@ MEASURES = _measures()
 
 @dataclass
 class Measured:
-    """One group's measurements: a row each, a column per number of the measure (`tallied`: a
-    row per attribute tuple, its one number how many measurements it stands for); with `dims`,
+    """One group's measurements: a row each, a column per number of the measure; with `dims`,
     the distinct ticket attributes (DIMS order) and each row's position in them (`codes`)."""
 
     values: np.ndarray
     dims: list[tuple[str | None, ...]] | None = None
     codes: np.ndarray | None = None
-    tallied: bool = False
 
     @property
     def count(self) -> int:
-        return int(self.values[:, 0].sum()) if self.tallied else int(self.values.shape[0])
+        return int(self.values.shape[0])
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -225,11 +223,12 @@ def measured(session: Session, measure: Measure, period: Period, by: Dimension |
     under TOTAL); whole built days come from the daily measures (for business time, days built
     under `calendar`), the rest raw. None when the question needs what rollups lack (tags,
     segments): the caller reads raw."""
+    assert not measure.tallied, "a tallied measure's rows stand for many: read it with counted()"
     if not _rolled_up(by, filters):
         return None
     groups = _Groups(by, _keeper(filters), with_dims)
     _read(session, measure, period, conditions, calendar, groups)
-    return groups.result(measure.width, measure.tallied)
+    return groups.result(measure.width)
 
 
 def counted(session: Session, measure: Measure, period: Period, by: Dimension | None,
@@ -454,10 +453,10 @@ class _Groups:
             if self.with_dims:
                 self.codes[each].append(codes)
 
-    def result(self, width: int, tallied: bool) -> dict[str, Measured]:
+    def result(self, width: int) -> dict[str, Measured]:
         dims = list(self.dims.tuples) if self.with_dims else None
         return {name: Measured(_joined(found, (0, width)), dims,
-                               _joined(self.codes[name], (0,)) if self.with_dims else None, tallied)
+                               _joined(self.codes[name], (0,)) if self.with_dims else None)
                 for name, found in self.values.items()}
 
 
