@@ -11,7 +11,7 @@ Revises: 0014
 Create Date: 2026-12-02 10:00:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ measures = sa.table('daily_measures', sa.column('measure', sa.String), sa.column
                     sa.column('rows', sa.Integer), sa.column('data', sa.LargeBinary))
 
 
-def _convert(names: dict[str, str], repack) -> None:  # type: ignore[no-untyped-def]
+def _convert(names: dict[str, str], repack: Callable[[np.ndarray], np.ndarray]) -> None:
     """One day at a time: years of messages never sit in memory at once."""
     bind = op.get_bind()
     keys = bind.execute(sa.select(measures.c.measure, measures.c.day).where(measures.c.measure.in_(names))).all()
