@@ -246,7 +246,10 @@ class _Reader:
         vocabulary = [*PERIODS, *WEEKDAYS, "by", "vs", *(f"{f}:" for f in FILTERS)]
         if self.period is not None and _looks_like_period(word):
             raise QueryError(word, "Give one period only.", example=f"{self.metric} last week")
-        raise QueryError(word, f"I couldn't read `{word}`.", suggestion=_close(word, vocabulary),
+        # a misspelt first word of a phrase (`lst week`) matches only with the word after it
+        with_next = f"{word} {self.words[1]}" if len(self.words) > 1 and " " not in word else None
+        suggestion = _close(word, vocabulary) or (_close(with_next, vocabulary) if with_next else None)
+        raise QueryError(word, f"I couldn't read `{word}`.", suggestion=suggestion,
                          example=METRICS[self.metric].example)
 
 

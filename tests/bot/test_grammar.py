@@ -122,6 +122,8 @@ def test_customer_questions() -> None:
 @pytest.mark.parametrize(("text", "word", "suggestion"), [
     ("csta last week", "csta", "csat"),
     ("frt fortnite", "fortnite", None),
+    ("csat lst week", "lst", "last week"),
+    ("csat yestrday by channel", "yestrday", "yesterday"),
     ("frt last week by chanel", "chanel", "channel"),
     ("frt last week chanel:email", "chanel:email", "channel"),
     ("frt last week channel:emial", "channel:emial", "email"),
