@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from threading import Lock
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_data
@@ -207,49 +208,56 @@ _ORIGIN_YEAR = 2000
 class _Clock:
     """Business seconds since local 1 January 2000 at any instant: the open stretches in order,
     each with the business seconds before it. Years are added as instants need them; the origin
-    stays put, so adding years never changes a reading."""
+    stays put, so adding years never changes a reading.
+
+    One clock serves every thread (a question reads its two periods at once, storage/figures.py):
+    years are added under a lock, and the index is replaced as a whole, so a reader sees either the
+    old index or the new one, each complete."""
 
     def __init__(self, calendar: BusinessCalendar) -> None:
         self.calendar = calendar
-        self.years: dict[int, tuple[list[float], list[float], list[float]]] = {}
+        self.years: dict[int, tuple[list[float], list[float]]] = {}
         self.offsets = {_ORIGIN_YEAR: 0.0}  # business seconds from the origin to 1 January
-        self.starts = self.ends = self.before = np.empty(0)
-        self.start_list: list[float] = []
-        self.end_list: list[float] = []
-        self.before_list: list[float] = []
+        self.index = _ClockIndex((), [], [], [])
+        self.lock = Lock()
 
     def at(self, moment: float) -> float:
-        self._cover(moment, moment)
-        i = bisect_right(self.start_list, moment) - 1
+        index = self._cover(moment, moment)
+        i = bisect_right(index.start_list, moment) - 1
         if i < 0:
-            return float(self.before[0]) if len(self.before) else 0.0
-        return self.before_list[i] + (min(moment, self.end_list[i]) - self.start_list[i])
+            return float(index.before[0]) if len(index.before) else 0.0
+        return index.before_list[i] + (min(moment, index.end_list[i]) - index.start_list[i])
 
     def at_many(self, moments: np.ndarray) -> np.ndarray:
         if not len(moments):
             return moments
-        self._cover(float(moments.min()), float(moments.max()))
-        if not len(self.starts):
+        index = self._cover(float(moments.min()), float(moments.max()))
+        if not len(index.starts):
             return np.zeros_like(moments)
-        i = np.searchsorted(self.starts, moments, side="right") - 1
+        i = np.searchsorted(index.starts, moments, side="right") - 1
         safe = np.maximum(i, 0)
-        readings = self.before[safe] + (np.minimum(moments, self.ends[safe]) - self.starts[safe])
-        return np.where(i < 0, self.before[0], readings)
+        readings = index.before[safe] + (np.minimum(moments, index.ends[safe]) - index.starts[safe])
+        return np.where(i < 0, index.before[0], readings)
 
-    def _cover(self, first: float, last: float) -> None:
-        """Build every local year that could hold an instant in [first, last] (a year either side)."""
+    def _cover(self, first: float, last: float) -> _ClockIndex:
+        """The index, once it holds every local year that could hold an instant in [first, last]
+        (a year either side)."""
         low = datetime.fromtimestamp(max(first, 0.0), UTC).year - 1
         high = datetime.fromtimestamp(max(last, 0.0), UTC).year + 1
-        missing = [y for y in range(min(low, _ORIGIN_YEAR), max(high, _ORIGIN_YEAR) + 1) if y not in self.years]
-        if not missing:
-            return
-        for year in sorted(y for y in missing if y >= _ORIGIN_YEAR):
-            self._add_year(year)
-            self.offsets[year + 1] = self.offsets[year] + self._total(year)
-        for year in sorted((y for y in missing if y < _ORIGIN_YEAR), reverse=True):
-            self._add_year(year)
-            self.offsets[year] = self.offsets[year + 1] - self._total(year)
-        self._index()
+        index = self.index
+        if index.holds(low, high):
+            return index
+        with self.lock:
+            missing = [y for y in range(min(low, _ORIGIN_YEAR), max(high, _ORIGIN_YEAR) + 1) if y not in self.years]
+            for year in sorted(y for y in missing if y >= _ORIGIN_YEAR):
+                self._add_year(year)
+                self.offsets[year + 1] = self.offsets[year] + self._total(year)
+            for year in sorted((y for y in missing if y < _ORIGIN_YEAR), reverse=True):
+                self._add_year(year)
+                self.offsets[year] = self.offsets[year + 1] - self._total(year)
+            if missing:
+                self.index = self._indexed()
+            return self.index
 
     def _add_year(self, year: int) -> None:
         starts, ends = [], []
@@ -259,25 +267,37 @@ class _Clock:
                 starts.append(start)
                 ends.append(end)
             day += timedelta(days=1)
-        self.years[year] = (starts, ends, [])
+        self.years[year] = (starts, ends)
 
     def _total(self, year: int) -> float:
-        starts, ends, _ = self.years[year]
+        starts, ends = self.years[year]
         return sum(e - s for s, e in zip(starts, ends, strict=True))
 
-    def _index(self) -> None:
+    def _indexed(self) -> _ClockIndex:
         starts: list[float] = []
         ends: list[float] = []
         before: list[float] = []
         for year in sorted(self.years):
             elapsed = self.offsets[year]
-            for s, e in zip(*self.years[year][:2], strict=True):
+            for s, e in zip(*self.years[year], strict=True):
                 starts.append(s)
                 ends.append(e)
                 before.append(elapsed)
                 elapsed += e - s
+        return _ClockIndex(self.years, starts, ends, before)
+
+
+class _ClockIndex:
+    """The open stretches of the years built so far (always a run of years), in order, as lists
+    (one instant) and as arrays (many)."""
+
+    def __init__(self, years: Iterable[int], starts: list[float], ends: list[float], before: list[float]) -> None:
+        self.first_year, self.last_year = min(years, default=0), max(years, default=-1)
         self.start_list, self.end_list, self.before_list = starts, ends, before
         self.starts, self.ends, self.before = np.array(starts), np.array(ends), np.array(before)
+
+    def holds(self, low: int, high: int) -> bool:
+        return self.first_year <= low and high <= self.last_year
 
 
 @lru_cache(maxsize=16)

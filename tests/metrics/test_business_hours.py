@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from metrics import business_hours
 from metrics.business_hours import BusinessCalendar, Shift, WeeklySchedule, holiday_dates, parse_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -203,3 +206,23 @@ def test_random_schedules_match_the_wall_clock_minute_by_minute() -> None:
         minutes = rng.randrange(0, 3 * 1440)
         expected = 60 * sum(_open_by_the_wall_clock(calendar, start + timedelta(minutes=i)) for i in range(minutes))
         assert calendar.business_seconds(start, start + timedelta(minutes=minutes)) == pytest.approx(expected)
+
+
+def test_threads_reading_a_new_clock_at_once_get_the_readings_of_one_thread() -> None:
+    """A question reads its two periods in two threads (storage/figures.py); both may be the first
+    to need a year of the shared clock."""
+    calendar = BusinessCalendar(BERLIN, parse_schedule("mon-fri 09:00-17:00; sat 10:00-14:00"))
+    rng = random.Random(7)
+    spans = [[(start, start + rng.uniform(0, 40 * 86_400)) for start in
+              (datetime(year, 1, 1, tzinfo=UTC).timestamp() + rng.uniform(0, 365 * 86_400) for _ in range(200))]
+             for year in range(2001, 2049, 3)]
+    expected = [calendar.business_seconds_many(*zip(*each, strict=True)) for each in spans]
+    def read(each: list[tuple[float, float]], together: threading.Barrier) -> list[float]:
+        together.wait()
+        return calendar.business_seconds_many(*zip(*each, strict=True))
+
+    for _ in range(3):
+        business_hours._clock.cache_clear()  # a new clock: every year is yet to be built
+        together = threading.Barrier(len(spans))
+        with ThreadPoolExecutor(len(spans)) as pool:
+            assert list(pool.map(read, spans, [together] * len(spans))) == expected
