@@ -177,10 +177,12 @@ def response_time(source: StoredSource, period: Period, by: Dimension | None) ->
 
 
 def resolution_time(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    first = measured(source, "first_resolution", period, by)
+    # one measure's rows at a time: a year of either is tens of MB
+    first = {key: _duration_figures(source, found) for key, found in
+             measured(source, "first_resolution", period, by).items()}
     full = measured(source, "full_resolution", period, by)
     empty = Measured(np.empty((0, 3)))
-    return {key: resolution_figures(_duration_figures(source, first.get(key, empty)),
+    return {key: resolution_figures(first.get(key) or _duration_figures(source, empty),
                                     _duration_figures(source, full.get(key, empty)),
                                     full.get(key, empty).values[:, 2])
             for key in set(first) | set(full)}
@@ -234,22 +236,28 @@ def agent_work(source: StoredSource, period: Period) -> AgentWork:
     """Each agent credited with the work they did, from the daily measures where the question
     allows: replies by author, resolutions by who resolved, first responses by who wrote them,
     ratings by the agent they credit."""
-    replies = _by_agent(source, "replies", period)
-    authors, author = _credited(replies)
-    # a ticket counts once, at its first reply in the period: the reply before it was earlier, or none
-    start = period.start.timestamp()
-    first_for_team, first_for_author = ~(replies.values[:, 0] >= start), ~(replies.values[:, 1] >= start)
+    replies, conversations, team_conversations = _replies(source, period)
     first_responses = _by_agent(source, "first_responses", period)
     ratings = _by_agent(source, "ratings", period)
     raters, rater = _credited(ratings)
     good = ratings.values[:, 0] == rollups.VERDICTS.index(Csat.GOOD)
     per_agent = agent_figures(
-        _per_agent_count(authors, author), _per_agent_count(authors, author[first_for_author]),
-        _per_agent_count(*_credited(_by_agent(source, "closures", period))),
+        replies, conversations, _per_agent_count(*_credited(_by_agent(source, "closures", period))),
         _per_agent_numbers(first_responses),
         ratings=_per_agent_count(raters, rater), good=_per_agent_count(raters, rater[good]))
-    return AgentWork(per_agent, int(np.count_nonzero(first_for_team)),
-                     median_of_many(first_responses.values[:, 0]))
+    return AgentWork(per_agent, team_conversations, median_of_many(first_responses.values[:, 0]))
+
+
+def _replies(source: StoredSource, period: Period) -> tuple[dict[str, int], dict[str, int], int]:
+    """Replies per agent, conversations per agent, and the team's conversations; a year of replies
+    is the largest read of any question, so it is let go before the next measure is read."""
+    replies = _by_agent(source, "replies", period)
+    authors, author = _credited(replies)
+    # a ticket counts once, at its first reply in the period: the reply before it was earlier, or none
+    start = period.start.timestamp()
+    first_for_team, first_for_author = ~(replies.values[:, 0] >= start), ~(replies.values[:, 1] >= start)
+    return (_per_agent_count(authors, author), _per_agent_count(authors, author[first_for_author]),
+            int(np.count_nonzero(first_for_team)))
 
 
 def _by_agent(source: StoredSource, name: str, period: Period) -> Measured:
@@ -265,7 +273,7 @@ def _credited(found: Measured) -> tuple[list[str], np.ndarray]:
     present = np.flatnonzero(np.bincount(codes, minlength=len(dims))).tolist()  # no sort: a year is many rows
     names = sorted({who for code in present if (who := dims[code][-1]) is not None})
     position = {who: i for i, who in enumerate(names)}
-    lookup = np.full(len(dims) + 1, -1, dtype=np.intp)
+    lookup = np.full(len(dims) + 1, -1, dtype=np.int32)
     for code in present:
         lookup[code] = position.get(dims[code][-1], -1)
     return names, lookup[codes]

@@ -256,32 +256,45 @@ def _read(session: Session, measure: Measure, period: Period, conditions: Sequen
     built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
     if built:
         into.dims = _stored_dims(session)
-        found = _packed_days(session, measure.name, built)
-        days = [np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1) for _, data in found]
+        kept, packed = _unpacked(_packed_days(session, measure.name, built), width)
         # a day built by a release that did not keep this measure (replicas mid-upgrade): read raw
-        kept = {day for day, _ in found}
         raw_ranges = raw_ranges + [(_midnight(day), _midnight(day + timedelta(days=1))) for day in built
                                    if day not in kept]
-        if days:
-            packed = np.concatenate(days)
-            ids = packed[:, 0].astype(np.intp)
+        if len(packed):
+            ids = packed[:, 0].astype(np.int32)
             if len(ids) and ids.max() >= len(into.dims.by_id):  # a day built since this question began
                 into.dims = _stored_dims(session, fresh=True)
-            into.add_packed(into.dims.by_id[ids], packed)
+            codes = into.dims.by_id[ids]
+            del ids  # a year's rows: each array of them counts against the memory target
+            into.add_packed(codes, packed)
     for start, end in raw_ranges:
         for dims, values in _raw(session, measure, start, end, conditions, calendar).items():
             into.add_raw(dims, values)
 
 
-def _packed_days(session: Session, name: str, days: list[date]) -> Sequence[tuple[date, bytes]]:
+def _packed_days(session: Session, name: str, days: list[date]) -> list[tuple[date, bytes]]:
     """(day, packed rows) of one measure on those days."""
     if session.get_bind().dialect.name == "postgresql":
         # psycopg reads bytea as hex text unless asked for binary: binary halves a year's read
         with session.connection().connection.dbapi_connection.cursor(binary=True) as cursor:  # type: ignore[union-attr]
             cursor.execute("SELECT day, data FROM daily_measures WHERE measure = %s AND day = ANY(%s)", (name, days))
             return cursor.fetchall()  # type: ignore[no-any-return]
-    return session.execute(select(DailyMeasure.day, DailyMeasure.data).where(
-        DailyMeasure.measure == name, DailyMeasure.day.in_(days))).all()  # type: ignore[return-value]
+    return [(day, data) for day, data in session.execute(select(DailyMeasure.day, DailyMeasure.data).where(
+        DailyMeasure.measure == name, DailyMeasure.day.in_(days)))]
+
+
+def _unpacked(found: list[tuple[date, bytes]], width: int) -> tuple[set[date], np.ndarray]:
+    """The days found, and their packed rows one after the other. Each day's bytes are let go as
+    soon as they are copied, so a year never sits in memory twice."""
+    kept = {day for day, _ in found}
+    packed = np.empty((sum(len(data) for _, data in found) // (8 * (width + 1)), width + 1))
+    row = 0
+    for i, (_, data) in enumerate(found):
+        day = np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1)
+        packed[row:row + len(day)] = day
+        row += len(day)
+        found[i] = None  # type: ignore[call-overload]
+    return kept, packed
 
 
 class _Dims:
@@ -289,13 +302,13 @@ class _Dims:
 
     def __init__(self, tuples: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None) -> None:
         self.tuples = tuples if tuples is not None else []
-        self.by_id = by_id if by_id is not None else np.full(1, -1, dtype=np.intp)
+        self.by_id = by_id if by_id is not None else np.full(1, -1, dtype=np.int32)
         self._numbers: dict[tuple[str | None, ...], int] | None = None  # made when raw rows need it
 
     @classmethod
     def of(cls, stored: Sequence[tuple[int, tuple[str | None, ...]]]) -> _Dims:
-        by_id = np.full(max((i for i, _ in stored), default=0) + 1, -1, dtype=np.intp)
-        by_id[[i for i, _ in stored]] = np.arange(len(stored), dtype=np.intp)
+        by_id = np.full(max((i for i, _ in stored), default=0) + 1, -1, dtype=np.int32)
+        by_id[[i for i, _ in stored]] = np.arange(len(stored), dtype=np.int32)
         return cls([dims for _, dims in stored], by_id)
 
     def copy(self) -> _Dims:
@@ -426,14 +439,17 @@ class _Groups:
             self._take(names[0], codes, packed[:, 1:])  # every row in one group (no breakdown, no filter out)
             return
         position = {name: i for i, name in enumerate(names)}
-        lookup = np.full(len(self.dims.tuples) + 1, -1, dtype=np.intp)  # the last entry: unknown (-1)
+        # the last entry: unknown (-1); small numbers sort by radix
+        lookup = np.full(len(self.dims.tuples) + 1, -1, dtype=np.int16 if len(names) < 2 ** 15 - 1 else np.intp)
         for code, key in keys.items():
             if key is not None:
                 lookup[code] = position[key]
         row_group = lookup[codes]
-        # one stable sort by group (a radix sort of small numbers), then each group is a slice of it
-        order = np.argsort(row_group.astype(np.int16) if len(names) < 2 ** 15 else row_group, kind="stable")
-        codes, values = codes[order], np.take(packed, order, axis=0)[:, 1:]  # whole rows: the fastest copy
+        # one stable sort by group, then each group is a slice of it
+        order = np.argsort(row_group, kind="stable")
+        values = np.take(packed, order, axis=0)[:, 1:]  # whole rows: the fastest copy
+        codes = codes[order] if self.with_dims else codes
+        del order
         bounds = np.cumsum(np.bincount(row_group + 1, minlength=len(names) + 1)).tolist()  # rows left out first
         for i, name in enumerate(names):
             self._take(name, codes[bounds[i]:bounds[i + 1]], values[bounds[i]:bounds[i + 1]], total=False)
@@ -442,7 +458,7 @@ class _Groups:
 
     def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
         """Rows of one attribute tuple the filters were applied to in SQL."""
-        self._take(_key(self.by, dims), np.full(values.shape[0], self.dims.number(dims), dtype=np.intp), values)
+        self._take(_key(self.by, dims), np.full(values.shape[0], self.dims.number(dims), dtype=np.int32), values)
 
     def _take(self, name: str, codes: np.ndarray, values: np.ndarray, *, total: bool = True) -> None:
         """Rows of group `name`, and of the breakdown's TOTAL unless they were given to it already."""
