@@ -36,4 +36,4 @@ def answer_query(sessions: sessionmaker[Session], settings: Settings, query: Met
                  now: datetime) -> Answer:
     context = settings.metric_context(now)
     with sessions() as session:
-        return answer_from(query, StoredSource(session, query.filters, context), context)
+        return answer_from(query, StoredSource(session, query.filters, context, sessions=sessions), context)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from metrics import orders, outcomes, response_times, satisfaction, volume
 from metrics.agents import agent_names, agents
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from metrics.business_hours import BusinessCalendar
 
 Figures = dict[str, float | None]
+T = TypeVar("T")
 
 
 class Kind(StrEnum):
@@ -61,6 +62,18 @@ class Context:
     converted: dict[str, list[orders.Purchase]] = field(default_factory=dict)
 
 
+Groups = dict[str, Figures]  # a breakdown: figures per row key (a channel, an agent id, ...)
+
+
+@dataclass(frozen=True)
+class OwnRows:
+    """Rows a metric makes instead of the `by <dimension>` breakdown: the figures per row key in
+    one period, then the rows made of this period's and the comparison's."""
+
+    groups: Callable[[Source, Period], Groups]
+    rows: Callable[[MetricQuery, Groups, Groups | None, Source, Context], list[Row]]
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -74,7 +87,7 @@ class Metric:
     at_end: bool = False
     business_time: bool = False  # durations also given in business time when a calendar is set
     # rows of its own instead of the `by <dimension>` breakdown (agents, service levels, tags)
-    own_rows: Callable[[MetricQuery, Source, Context], list[Row]] | None = None
+    own_rows: OwnRows | None = None
     # what the answer shows beside the table: the tag report, the busiest hours, the oldest ticket
     details: Callable[[MetricQuery, Source], dict[str, object]] | None = None
     # the columns counting what the answer rests on ("based on 412 first responses"), and their noun
@@ -152,17 +165,20 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
         Column("replies", "replies", N), Column("closed", "tickets closed", N), Column("handled", "conversations", N),
         Column("csat", "CSAT", P, _HIGH), Column("ratings", "ratings", N), Column("frt_median", "median FRT", D, _LOW)),
         lambda ts, p, c: team(agents(ts, p), _handled(ts, p), response_times.first_response_time(ts, p)["median"]),
-        "Agents", "agents last 7 days", own_rows=lambda q, source, c: _agent_rows(q, source),
+        "Agents", "agents last 7 days", own_rows=OwnRows(
+            lambda source, p: source.agents(p), lambda q, now, before, source, c: _agent_rows(now, before, source)),
         basis=(("handled",), "conversations")),
     Metric("tags", "Tags", ("tag", "types", "ticket-types", "topics"), (
         Column("tickets", "tickets", N), Column("share", "share of new tickets", P)),
         lambda ts, p, c: {"tickets": float(sum(p.contains(t.created_at) for t in ts if t.tags)), "share": None},
-        "Tags", "tags last month", own_rows=lambda q, source, c: [], basis=(("tickets",), "tagged new tickets"),
+        "Tags", "tags last month", own_rows=OwnRows(lambda source, p: {}, lambda *_: []),
+        basis=(("tickets",), "tagged new tickets"),
         details=lambda q, source: {"tag_report": source.tag_report(q.period, q.comparison or q.period.previous())}),
     Metric("level", "Service level", ("levels", "service-level", "tier", "tiers"), (
         Column("frt_median", "median first response", D, _LOW), Column("csat_average", "average CSAT score", S, _HIGH)),
         lambda ts, p, c: level_figures(_frt_median(ts, p, c.calendar), satisfaction.csat(ts, p)["average"]),
-        "Service levels", "level", own_rows=lambda q, source, c: _levels(q, source, c)),
+        "Service levels", "level", own_rows=OwnRows(
+            lambda source, p: source.figures(METRICS["level"], p, Dimension.CHANNEL), lambda *asked: _levels(*asked))),
     Metric("peak", "Peak hours", ("busiest", "hours", "heatmap"), (
         Column("new", "new tickets", N),),
         lambda ts, p, c: {"new": float(sum(p.contains(t.created_at) for t in ts))}, "Peak hours", "peak last 4 weeks",
@@ -290,6 +306,11 @@ class Source(Protocol):
 
     def agents(self, period: Period) -> dict[str, Figures]: ...
 
+    def side_by_side(self, work: Callable[[Source, Period], T], periods: Sequence[Period]) -> list[T]:
+        """work(source, period) for each period, in order: a stored source may run some of them at
+        the same time, each on a source of its own with the same filters."""
+        ...
+
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]: ...
 
     def tag_report(self, period: Period, previous: Period) -> TagReport: ...
@@ -321,6 +342,9 @@ class TicketSource:
     def agents(self, period: Period) -> dict[str, Figures]:
         return agents(self.tickets, period)
 
+    def side_by_side(self, work: Callable[[Source, Period], T], periods: Sequence[Period]) -> list[T]:
+        return [work(self, p) for p in periods]
+
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         return {key: self.names[key] for key in keys if key in self.names}
 
@@ -341,32 +365,57 @@ def answer(query: MetricQuery, tickets: Sequence[Ticket], context: Context) -> A
 
 def answer_from(query: MetricQuery, source: Source, context: Context) -> Answer:
     """The answer to `query`: the total now and before, the breakdown, and the metric's details."""
-    metric, period, previous = query.metric, query.period, query.comparison
+    metric, previous = query.metric, query.comparison
     columns = _business_columns(context.calendar, metric.columns) if metric.business_time else metric.columns
-    # the rows first: a stored source works out the total from the same read (storage/figures.py)
+    periods = [query.period] if previous is None else [query.period, previous]
+    now, *earlier = source.side_by_side(lambda s, p: _figures_in(query, s, p), periods)
+    before = earlier[0] if earlier else None
     if metric.own_rows is not None:
-        rows = metric.own_rows(query, source, context)
+        rows = metric.own_rows.rows(query, now.groups, before and before.groups, source, context)
+    elif isinstance(query.group_by, Unit):
+        rows = _slice_rows(query, source)
     else:
-        rows = _breakdown(query, source, context)
-    total = Row("all", "All", source.figures(metric, period, None)["all"],
-                None if previous is None else source.figures(metric, previous, None)["all"])
+        rows = _breakdown(query, now.groups, before and before.groups, source, context)
+    total = Row("all", "All", now.total, before and before.total)
     details = metric.details(query, source) if metric.details else {}
     return Answer(query, columns, total, rows, **details)  # type: ignore[arg-type]
 
 
-def _breakdown(query: MetricQuery, source: Source, context: Context) -> list[Row]:
-    metric, period, previous = query.metric, query.period, query.comparison
-    if isinstance(query.group_by, Unit):
-        return [Row(p.start.isoformat(), p.label, source.figures(metric, p, None)["all"], None)
-                for p in _slices(period, query.group_by)]
+@dataclass(frozen=True)
+class _InPeriod:
+    total: Figures
+    groups: Groups  # the breakdown's, or the metric's own rows' (empty without one)
+
+
+def _figures_in(query: MetricQuery, source: Source, period: Period) -> _InPeriod:
+    """One period's figures; the rows first: a stored source works out the total from the same
+    read (storage/figures.py)."""
+    metric = query.metric
+    if metric.own_rows is not None:
+        groups = metric.own_rows.groups(source, period)
+    elif isinstance(query.group_by, Dimension):
+        groups = source.figures(metric, period, query.group_by)
+    else:
+        groups = {}
+    return _InPeriod(source.figures(metric, period, None)["all"], groups)
+
+
+def _slice_rows(query: MetricQuery, source: Source) -> list[Row]:
+    assert isinstance(query.group_by, Unit)
+    slices = _slices(query.period, query.group_by)
+    every = source.side_by_side(lambda s, p: s.figures(query.metric, p, None)["all"], slices)
+    return [Row(p.start.isoformat(), p.label, figures, None) for p, figures in zip(slices, every, strict=True)]
+
+
+def _breakdown(query: MetricQuery, now: Groups, before: Groups | None, source: Source,
+               context: Context) -> list[Row]:
     if query.group_by is None:
         return []
-    now = source.figures(metric, period, query.group_by)
-    before = {} if previous is None else source.figures(metric, previous, query.group_by)
-    names = source.agent_names(set(now) | set(before)) if query.group_by is Dimension.AGENT else {}
-    empty = metric.compute((), period, context)  # a group seen in one period only is empty in the other
-    rows = [Row(key, names.get(key, key), now.get(key, empty), None if previous is None else before.get(key, empty))
-            for key in set(now) | set(before)]
+    metric, earlier = query.metric, before or {}
+    names = source.agent_names(set(now) | set(earlier)) if query.group_by is Dimension.AGENT else {}
+    empty = metric.compute((), query.period, context)  # a group seen in one period only is empty in the other
+    rows = [Row(key, names.get(key, key), now.get(key, empty), None if before is None else earlier.get(key, empty))
+            for key in set(now) | set(earlier)]
     rows = [r for r in rows if _has_data(r.figures) or _has_data(r.previous)]
     headline = metric.headline.key
     return sorted(rows, key=lambda r: (-(r.figures.get(headline) or 0), r.key))
@@ -377,25 +426,21 @@ def _has_data(figures: Figures | None) -> bool:
     return bool(figures) and any(v for v in figures.values())  # type: ignore[union-attr]
 
 
-def _agent_rows(query: MetricQuery, source: Source) -> list[Row]:
+def _agent_rows(now: Groups, before: Groups | None, source: Source) -> list[Row]:
     """One row per agent, credited with the work they did, not with what is assigned to them."""
-    now = source.agents(query.period)
-    before = source.agents(query.comparison) if query.comparison else {}
     names = source.agent_names(now)
-    return [Row(who, names.get(who, who), f, before.get(who)) for who, f in
+    return [Row(who, names.get(who, who), f, None if before is None else before.get(who)) for who, f in
             sorted(now.items(), key=lambda item: (-(item[1]["replies"] or 0), item[0]))]
 
 
-def _levels(query: MetricQuery, source: Source, context: Context) -> list[Row]:
+def _levels(query: MetricQuery, now: Groups, before: Groups | None, source: Source, context: Context) -> list[Row]:
     """One row per channel, each number with its service-level tier."""
-    metric = query.metric
-    empty = metric.compute((), query.period, context)
-    now = source.figures(metric, query.period, Dimension.CHANNEL)
-    before = {} if query.comparison is None else source.figures(metric, query.comparison, Dimension.CHANNEL)
+    empty = query.metric.compute((), query.period, context)
+    earlier = before or {}
     rows = []
-    for channel in sorted(set(now) | set(before)):
+    for channel in sorted(set(now) | set(earlier)):
         figures = now.get(channel, empty)
-        previous = None if query.comparison is None else before.get(channel, empty)
+        previous = None if before is None else earlier.get(channel, empty)
         if not (_has_data(figures) or _has_data(previous)):
             continue
         notes = {"frt_median": _tier_word(frt_tier(_channel(channel), figures.get("frt_median"))),

@@ -8,15 +8,16 @@ business time) is metrics/'s own, so this path and the in-memory reference give 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, and_, distinct, exists, false, func, not_, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from metrics.catalog import Context, Metric
+from metrics.catalog import Context, Metric, Source
 from metrics.dimensions import NONE, Dimension, Filter, SegmentRule, Segments
 from metrics.periods import Period
 from metrics.tags import TagReport, tag_report
@@ -27,7 +28,11 @@ from storage.metric_figures import TICKETS as T
 from storage.rollups import TOTAL
 
 Figures = dict[str, float | None]
+Result = TypeVar("Result")
 RECENT_TICKETS = 10_000  # read at once when telling new tags from known ones
+# the second lane of every question in this process (StoredSource.side_by_side): a thread per core
+# beyond the caller's is all two cores can use, and it bounds the memory of periods read at once
+_SECOND_LANE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deskpulse-lane")
 
 _COLUMN: dict[Dimension, ColumnElement[Any]] = {
     Dimension.CHANNEL: T.c.channel, Dimension.AGENT: func.coalesce(T.c.assignee_id, T.c.assignee_name),
@@ -48,8 +53,11 @@ class Grouping:
 class StoredSource:
     """Figures for one question (its filters fixed) from the stored tickets, messages and spans."""
 
-    def __init__(self, session: Session, filters: Sequence[Filter], context: Context) -> None:
-        self.session, self.context = session, context
+    def __init__(self, session: Session, filters: Sequence[Filter], context: Context, *,
+                 sessions: sessionmaker[Session] | None = None) -> None:
+        """`sessions`: where a second lane gets its own session (see `side_by_side`); without it
+        every period is read on `session`, one after the other."""
+        self.session, self.context, self.sessions = session, context, sessions
         self.dialect = session.get_bind().dialect.name
         self.filter_list = list(filters)
         self.filters = [_matches(f, context.segments) for f in filters]
@@ -72,6 +80,26 @@ class StoredSource:
 
     def agents(self, period: Period) -> dict[str, Figures]:
         return self.agent_work(period).per_agent
+
+    def side_by_side(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
+        """work(source, period) for each period, in order, in two lanes: this thread reads the first
+        half, a pooled thread the rest on a session of its own. Reads and numpy's sorts release the
+        GIL, so a year and the year before take about as long as the year alone on two cores. When
+        no pooled thread is free by the time the first half is done, this thread reads the rest."""
+        if self.sessions is None or len(periods) < 2:
+            return [work(self, p) for p in periods]
+        half = (len(periods) + 1) // 2
+        rest = _SECOND_LANE.submit(self._on_own_session, work, periods[half:])
+        done = [work(self, p) for p in periods[:half]]
+        if rest.cancel():
+            return done + [work(self, p) for p in periods[half:]]
+        return done + rest.result()
+
+    def _on_own_session(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
+        assert self.sessions is not None
+        with self.sessions() as session:
+            twin = StoredSource(session, self.filter_list, self.context)
+            return [work(twin, p) for p in periods]
 
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The name the helpdesk last gave each agent id on an assigned ticket."""

@@ -1,0 +1,111 @@
+"""A question reads its period and the comparison period at the same time, each on a session of
+its own, and the answer is the one read one period after the other."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.ask import answer_query
+from bot.grammar import parse_query
+from bot.settings import Settings
+from metrics.catalog import METRICS, MetricQuery, Source, answer_from
+from metrics.model import Channel
+from metrics.periods import Period
+from storage import figures as stored_figures
+from storage import tickets as ticket_store
+from storage.db import unit_of_work
+from storage.figures import StoredSource
+from tests.support.tickets import TicketStory
+
+UTC_ZONE = ZoneInfo("UTC")
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+THIS_WEEK = Period(datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 9, tzinfo=UTC), "this week")
+LAST_WEEK = THIS_WEEK.previous()
+FRT = METRICS["frt"]
+
+
+@pytest.fixture
+def sessions(store: tuple[str, Any]) -> Any:
+    """Last week three first responses (10, 20 and 30 min), this week two (5 and 50 min)."""
+    _, sessions = store
+    stories = [(LAST_WEEK.start, 10), (LAST_WEEK.start + timedelta(days=1), 20), (LAST_WEEK.start, 30),
+               (THIS_WEEK.start, 5), (THIS_WEEK.start + timedelta(days=2), 50)]
+    events = []
+    for n, (day, minutes) in enumerate(stories):
+        story = TicketStory(day + timedelta(hours=10), f"t{n}", channel=Channel.CHAT if n % 2 else Channel.EMAIL)
+        events += story.replied(f"+{minutes}m").events
+    with unit_of_work(sessions) as session:
+        ticket_store.save_events_many(session, [(None, events)])
+        ticket_store.store(session, ticket_store.fold_with(session, events).tickets)
+    return sessions
+
+
+def _frt_and_lane(source: Source, period: Period) -> tuple[float | None, str, int]:
+    assert isinstance(source, StoredSource)
+    median = source.figures(FRT, period, None)["all"]["median"]
+    return median, threading.current_thread().name, id(source.session)
+
+
+def test_the_comparison_period_is_read_on_a_second_lane_with_its_own_session(sessions: Any) -> None:
+    started = threading.Event()
+
+    def work(source: Source, period: Period) -> tuple[float | None, str, int]:
+        if period == THIS_WEEK:  # the first lane waits until the second has begun: both run at once
+            assert started.wait(10)
+        else:
+            started.set()
+        return _frt_and_lane(source, period)
+
+    with sessions() as session:
+        source = StoredSource(session, [], Settings().metric_context(NOW), sessions=sessions)
+        (now, now_thread, now_session), (before, before_thread, before_session) = \
+            source.side_by_side(work, [THIS_WEEK, LAST_WEEK])
+    assert (now, before) == (27.5 * 60, 20 * 60)
+    assert now_thread == threading.current_thread().name and before_thread.startswith("deskpulse-lane")
+    assert now_session == id(session) != before_session
+
+
+def test_when_no_second_lane_is_free_the_caller_reads_every_period(sessions: Any) -> None:
+    release = threading.Event()
+    busy = [stored_figures._SECOND_LANE.submit(release.wait, 10) for _ in range(2)]  # both pooled threads
+    try:
+        with sessions() as session:
+            source = StoredSource(session, [], Settings().metric_context(NOW), sessions=sessions)
+            read = source.side_by_side(_frt_and_lane, [THIS_WEEK, LAST_WEEK])
+    finally:
+        release.set()
+        [f.result() for f in busy]
+    assert [median for median, _, _ in read] == [27.5 * 60, 20 * 60]
+    assert {lane for _, lane, _ in read} == {threading.current_thread().name}
+    assert {session_id for _, _, session_id in read} == {id(session)}
+
+
+def test_an_error_in_the_second_lane_reaches_the_question(sessions: Any) -> None:
+    def work(source: Source, period: Period) -> float | None:
+        if period == LAST_WEEK:
+            raise RuntimeError("the comparison period could not be read")
+        return source.figures(FRT, period, None)["all"]["median"]
+
+    with sessions() as session:
+        source = StoredSource(session, [], Settings().metric_context(NOW), sessions=sessions)
+        with pytest.raises(RuntimeError, match="comparison period"):
+            source.side_by_side(work, [THIS_WEEK, LAST_WEEK])
+
+
+@pytest.mark.parametrize("text", ["frt 2026-11-02..2026-11-08", "frt 2026-11-02..2026-11-08 by channel",
+                                  "agents 2026-11-02..2026-11-08", "level 2026-11-02..2026-11-08",
+                                  "volume 2026-11-02..2026-11-08 by day"])
+def test_two_lanes_give_the_answer_of_one(sessions: Any, text: str) -> None:
+    query = parse_query(text, now=NOW, tz=UTC_ZONE)
+    assert isinstance(query, MetricQuery)
+    settings = Settings(timezone="UTC")
+    context = settings.metric_context(NOW)
+    with sessions() as session:
+        one_lane = answer_from(query, StoredSource(session, query.filters, context), context)
+    assert answer_query(sessions, settings, query, now=NOW) == one_lane
+    assert one_lane.total.figures != {} and one_lane.total.previous is not None
