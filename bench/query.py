@@ -36,6 +36,11 @@ from metrics.catalog import METRICS, MetricQuery  # noqa: E402
 from storage.db import make_engine, make_sessions  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 PERIODS = ["yesterday", "last week", "last month", "last quarter", "last year"]
 
 
@@ -58,7 +63,7 @@ def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: 
     warm_up = parse_query("frt yesterday", now=now, tz=settings.zone)
     assert isinstance(warm_up, MetricQuery)
     answer_query(sessions, settings, warm_up, now=now)
-    print(f"{'question':<40} {'p50 ms':>9} {'p95 ms':>9}")
+    print(f"{'question':<40} {'p50 ms':>9} {'p95 ms':>9} {'peak MB':>9}")  # peak: the process's so far
     slow = 0
     for text in questions(periods, breakdown, metrics):
         query = parse_query(text, now=now, tz=settings.zone)
@@ -72,8 +77,8 @@ def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: 
                 break  # one slow run says enough; the table shows it
         p95 = sorted(timings)[max(0, round(0.95 * len(timings)) - 1)]
         slow += p95 > 250
-        print(f"{text:<40} {statistics.median(timings):>9.1f} {p95:>9.1f}", flush=True)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{text:<40} {statistics.median(timings):>9.1f} {p95:>9.1f} {_peak_mb():>9,.0f}", flush=True)
+    peak = _peak_mb()
     print(f"\npeak RSS {peak:,.0f} MB · {slow} questions over the 250 ms p95 target")
     engine.dispose()
 

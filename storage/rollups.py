@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -256,7 +256,8 @@ def _read(session: Session, measure: Measure, period: Period, conditions: Sequen
     built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
     if built:
         into.dims = _stored_dims(session)
-        kept, packed = _unpacked(_packed_days(session, measure.name, built), width)
+        expected = _day_rows(session, measure.name, built)
+        kept, packed = _unpacked(_packed_days(session, measure.name, built), expected, width)
         # a day built by a release that did not keep this measure (replicas mid-upgrade): read raw
         raw_ranges = raw_ranges + [(_midnight(day), _midnight(day + timedelta(days=1))) for day in built
                                    if day not in kept]
@@ -272,29 +273,56 @@ def _read(session: Session, measure: Measure, period: Period, conditions: Sequen
             into.add_raw(dims, values)
 
 
-def _packed_days(session: Session, name: str, days: list[date]) -> list[tuple[date, bytes]]:
-    """(day, packed rows) of one measure on those days."""
+def _packed_days(session: Session, name: str, days: list[date]) -> Iterator[tuple[date, bytes]]:
+    """(day, packed rows) of one measure on those days, one day at a time: a year of them is tens
+    of MB, which never sit in memory as bytes all at once. The driver's own cursor: a year is
+    thousands of rows, and each row through the ORM costs more than reading its bytes."""
+    wanted, first, last = set(days), min(days), max(days)
+    driver = session.connection().connection.dbapi_connection
+    assert driver is not None
     if session.get_bind().dialect.name == "postgresql":
         # psycopg reads bytea as hex text unless asked for binary: binary halves a year's read
-        with session.connection().connection.dbapi_connection.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-            cursor.execute("SELECT day, data FROM daily_measures WHERE measure = %s AND day = ANY(%s)", (name, days))
-            return cursor.fetchall()  # type: ignore[no-any-return]
-    return [(day, data) for day, data in session.execute(select(DailyMeasure.day, DailyMeasure.data).where(
-        DailyMeasure.measure == name, DailyMeasure.day.in_(days)))]
+        with driver.cursor(binary=True) as cursor:  # type: ignore[call-arg]
+            found = cursor.stream("SELECT day, data FROM daily_measures WHERE measure = %s AND day BETWEEN %s AND %s",
+                                  (name, first, last))
+            yield from ((day, data) for day, data in found if day in wanted)
+        return
+    cursor = driver.cursor()
+    try:  # SQLite keeps a Date as its ISO text (sqlalchemy's Date on SQLite)
+        cursor.execute("SELECT day, data FROM daily_measures WHERE measure = ? AND day BETWEEN ? AND ?",
+                       (name, first.isoformat(), last.isoformat()))
+        for text, data in cursor:
+            if (day := date.fromisoformat(text)) in wanted:
+                yield day, data
+    finally:
+        cursor.close()
 
 
-def _unpacked(found: list[tuple[date, bytes]], width: int) -> tuple[set[date], np.ndarray]:
-    """The days found, and their packed rows one after the other. Each day's bytes are let go as
-    soon as they are copied, so a year never sits in memory twice."""
-    kept = {day for day, _ in found}
-    packed = np.empty((sum(len(data) for _, data in found) // (8 * (width + 1)), width + 1))
+def _day_rows(session: Session, name: str, days: list[date]) -> dict[date, int]:
+    wanted = set(days)
+    found = session.execute(select(DailyMeasure.day, DailyMeasure.rows).where(
+        DailyMeasure.measure == name, DailyMeasure.day.between(min(days), max(days))))
+    return {day: rows for day, rows in found if day in wanted}
+
+
+def _unpacked(found: Iterable[tuple[date, bytes]], expected: dict[date, int], width: int,
+              ) -> tuple[set[date], np.ndarray]:
+    """The days found, and their packed rows one after the other, copied into one array sized by
+    `expected` (each day's rows, read just before). A day rebuilt in between by another process
+    does not fit its place: it is put after the others."""
+    packed = np.empty((sum(expected.values()), width + 1))
+    kept: set[date] = set()
+    rebuilt: list[np.ndarray] = []
     row = 0
-    for i, (_, data) in enumerate(found):
-        day = np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1)
-        packed[row:row + len(day)] = day
-        row += len(day)
-        found[i] = None  # type: ignore[call-overload]
-    return kept, packed
+    for day, data in found:
+        rows = np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1)
+        kept.add(day)
+        if expected.get(day) == len(rows) and row + len(rows) <= len(packed):
+            packed[row:row + len(rows)] = rows
+            row += len(rows)
+        else:
+            rebuilt.append(rows)
+    return kept, packed if row == len(packed) and not rebuilt else np.concatenate([packed[:row], *rebuilt])
 
 
 class _Dims:
