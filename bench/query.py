@@ -31,6 +31,7 @@ from bench.dataset import (  # noqa: E402
 )
 from bot.ask import answer_query  # noqa: E402
 from bot.grammar import parse_query  # noqa: E402
+from bot.runtime import share_one_heap  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from metrics.catalog import METRICS, MetricQuery  # noqa: E402
 from storage.db import make_engine, make_sessions  # noqa: E402
@@ -55,6 +56,7 @@ def questions(periods: list[str], breakdown: bool, metrics: list[str] | None = N
 
 def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: bool, budget: float,
         metrics: list[str] | None = None) -> None:
+    share_one_heap()  # as `deskpulse` does on start
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessions(engine)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bot.runtime import Database, build_service, open_database, utc_now
+from bot.runtime import Database, build_service, open_database, share_one_heap, utc_now
 from bot.settings import Settings, explain
 from bot.ticket_view import ticket_dict, ticket_lines
 from storage import deliveries, tickets
@@ -459,6 +459,7 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 
 
 def main() -> None:
+    share_one_heap()
     try:
         cli(prog_name="deskpulse")
     except OperationalError as exc:  # e.g. serve or db upgrade cannot open the database at all

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -24,6 +25,22 @@ from bot.slack.app import build_slack_app, events_route, start_socket_mode
 from storage.db import make_engine, make_sessions
 from storage.ingest.processor import run_processor
 from storage.migrate import upgrade
+
+_M_ARENA_MAX = -8  # glibc's malloc.h
+
+
+def share_one_heap() -> bool:
+    """Make every thread of this process allocate from one glibc heap; True when that was set.
+
+    glibc gives each thread that allocates a heap ("arena") of its own and keeps what was freed
+    there for that heap's reuse. A question reads its comparison period on a second thread
+    (storage/figures.py), so each heap came to hold a year's worth of freed arrays: 322 MB peak RSS
+    over bench/query.py's questions against 247 MB with one heap, at the same speed. Call it before
+    any thread starts; elsewhere than glibc there is nothing to set."""
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False
 
 
 def utc_now() -> datetime:
@@ -170,6 +187,7 @@ def build_service(settings: Settings, *, clock: Callable[[], datetime] = utc_now
 
 def create_worker_app() -> ASGIApp:
     """App factory for each of `deskpulse serve --workers N`'s processes (the parent migrated)."""
+    share_one_heap()
     settings = Settings()
     database = open_database(settings, migrate=False, checkpoints=False)  # the parent's processor does
     return build_web(settings, database, on_shutdown=database.close)

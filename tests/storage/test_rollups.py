@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from alembic import command
 from sqlalchemy import delete, func, select, update
@@ -249,3 +250,20 @@ def test_a_built_day_without_a_measure_is_read_from_the_tickets(sessions: Any) -
         session.execute(delete(DailyMeasure).where(DailyMeasure.measure == "frt",
                                                    DailyMeasure.day == datetime(2026, 11, 3).date()))
     assert _frt(sessions) == (20 * 60, 3)
+
+
+def _packed(*rows: tuple[float, float]) -> bytes:
+    return np.array(rows, dtype=np.float64).tobytes()  # each row: its attributes' id, then its number
+
+
+def test_a_day_rebuilt_between_counting_its_rows_and_reading_them_loses_no_row() -> None:
+    """A read counts each day's rows, sizes one array, then streams the days into it. Another
+    process may rebuild a day in between: 3 November grew from 2 rows to 3 and 4 November shrank
+    to none; every row read is kept, none is made up."""
+    nov2, nov3, nov4 = (datetime(2026, 11, day).date() for day in (2, 3, 4))
+    found = [(nov2, _packed((1, 10), (1, 20))), (nov3, _packed((2, 30), (2, 40), (2, 50)))]
+    kept, packed = rollups._unpacked(iter(found), {nov2: 2, nov3: 2, nov4: 1}, 1)
+    assert kept == {nov2, nov3}
+    assert packed[:, 1].tolist() == [10, 20, 30, 40, 50]
+    kept, packed = rollups._unpacked(iter(found[::-1]), {nov2: 1, nov3: 3}, 1)  # 2 November counted 1 row, read 2
+    assert sorted(packed[:, 1].tolist()) == [10, 20, 30, 40, 50]
