@@ -104,6 +104,20 @@ def counted(source: StoredSource, name: str, period: Period, by: Dimension | Non
     return found
 
 
+def summed(source: StoredSource, name: str, period: Period, by: Dimension | None) -> dict[str, np.ndarray]:
+    """Per group: how many of the period's measurements of one kind, then the sum of each of their
+    numbers, as `measured` would give them; every answer's keys present."""
+    measure = rollups.MEASURES[name]
+    found = rollups.summed(source.session, measure, period, by, source.filter_list, source.conditions,
+                           calendar=source.context.calendar)
+    if found is None:  # tags or segments: the daily measures do not carry them
+        found = {key: np.concatenate([[m.count], m.values.sum(axis=0)])
+                 for key, m in _measured_raw(source, measure, period, by, False).items()}
+    for key in _groups(by):
+        found.setdefault(key, np.zeros(measure.width + 1))
+    return found
+
+
 def _measured_raw(source: StoredSource, measure: rollups.Measure, period: Period, by: Dimension | None,
                   with_dims: bool) -> dict[str, Measured]:
     values = measure.values(source.dialect)
@@ -202,9 +216,9 @@ def csat(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
 def outcomes(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """Over the tickets resolved now whose last resolution fell in the period."""
     figures = {}
-    for key, found in measured(source, "outcomes", period, by).items():
-        one, abandoned, automated, reopened = (int(n) for n in found.values.sum(axis=0)) if found.count else (0,) * 4
-        figures[key] = outcome_figures(found.count, one_touch=one, abandoned=abandoned, automated=automated,
+    for key, sums in summed(source, "outcomes", period, by).items():
+        resolved, one, abandoned, automated, reopened = (int(n) for n in sums)
+        figures[key] = outcome_figures(resolved, one_touch=one, abandoned=abandoned, automated=automated,
                                        reopened=reopened)
     return figures
 

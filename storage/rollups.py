@@ -244,13 +244,26 @@ def counted(session: Session, measure: Measure, period: Period, by: Dimension | 
     return dict(counts.counts)
 
 
+def summed(session: Session, measure: Measure, period: Period, by: Dimension | None,
+           filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *,
+           calendar: BusinessCalendar | None = None) -> dict[str, np.ndarray] | None:
+    """Per group: how many of what `measured` gives, then the sum of each of their numbers (flags:
+    whole numbers, so exact), added up per attribute tuple like `counted`; groups with none are absent."""
+    assert not measure.tallied, "a tallied measure's rows stand for many: read it with counted()"
+    if not _rolled_up(by, filters):
+        return None
+    sums = _Sums(by, _keeper(filters))
+    _read(session, measure, period, conditions, calendar, sums)
+    return sums.sums
+
+
 def _rolled_up(by: Dimension | None, filters: Sequence[Filter]) -> bool:
     """Whether the daily measures carry what the question groups and filters by."""
     return (by is None or by in ROLLED_UP) and all(f.dimension in ROLLED_UP for f in filters)
 
 
 def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],
-          calendar: BusinessCalendar | None, into: _Groups | _Counts) -> None:
+          calendar: BusinessCalendar | None, into: _Groups | _Counts | _Sums) -> None:
     """Hands the period's built days and raw stretches to `into`."""
     width = measure.width
     built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
@@ -531,6 +544,29 @@ class _Counts:
                 self.counts[_key(self.by, dims)] += n
                 if self.by is not None:
                     self.counts[TOTAL] += n
+
+
+class _Sums:
+    """How many measurements each answer group has and the sum of each of their numbers."""
+
+    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool]) -> None:
+        self.by, self.keep, self.dims = by, keep, _Dims()
+        self.sums: dict[str, np.ndarray] = {}
+
+    def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
+        self._add(codes, packed[:, 1:])
+
+    def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
+        self._add(np.full(values.shape[0], self.dims.number(dims), dtype=np.int32), values)
+
+    def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        size = len(self.dims.tuples) + 1  # the first: attributes unknown (-1)
+        per_code = np.stack([np.bincount(codes + 1, minlength=size).astype(np.float64)] + [
+            np.bincount(codes + 1, weights=values[:, j], minlength=size) for j in range(values.shape[1])], axis=1)
+        for code in np.flatnonzero(per_code[1:, 0]).tolist():
+            if self.keep(dims := self.dims.tuples[code]):
+                for key in (_key(self.by, dims), TOTAL) if self.by is not None else ("all",):
+                    self.sums[key] = self.sums[key] + per_code[code + 1] if key in self.sums else per_code[code + 1]
 
 
 def _joined(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
