@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, and_, distinct, exists, false, func, not_, or_, select, true
@@ -30,6 +30,9 @@ from storage.rollups import TOTAL
 Figures = dict[str, float | None]
 Result = TypeVar("Result")
 RECENT_TICKETS = 10_000  # read at once when telling new tags from known ones
+# shorter, a second session costs what it saves (bench/query.py: last month 16 ms on either lane,
+# last week 5 ms on one and 10 on two; last quarter 143 -> 90 ms)
+SECOND_LANE_FROM = timedelta(days=60)
 # the second lanes of every question this process answers (StoredSource.side_by_side): two, so a
 # second question at the same moment gets one too; more would not find a free core on two, and
 # each holds a period's measurements in memory
@@ -83,13 +86,15 @@ class StoredSource:
         return self.agent_work(period).per_agent
 
     def side_by_side(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
-        """work(source, period) for each period, in order, in two lanes: this thread reads the first
-        half, a pooled thread the rest on a session of its own. Reads and numpy's sorts release the
-        GIL, so on two cores most year questions take 55-80% of what one lane took. When
-        no pooled thread is free by the time the first half is done, this thread reads the rest."""
-        if self.sessions is None or len(periods) < 2:
-            return [work(self, p) for p in periods]
+        """work(source, period) for each period, in order; when the later half spans two months or
+        more, in two lanes: this thread reads the first half, a pooled thread the rest on a session
+        of its own. Reads and numpy's sorts release the GIL, so on two cores most year questions
+        take 55-80% of what one lane took. When no pooled thread is free by the time the first half
+        is done, this thread reads the rest."""
         half = (len(periods) + 1) // 2
+        later = sum((p.end - p.start for p in periods[half:]), timedelta())
+        if self.sessions is None or later < SECOND_LANE_FROM:
+            return [work(self, p) for p in periods]
         rest = _SECOND_LANE.submit(self._on_own_session, work, periods[half:])
         done = [work(self, p) for p in periods[:half]]
         if rest.cancel():
