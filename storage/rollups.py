@@ -312,6 +312,7 @@ def _packed_days(session: Session, name: str, days: list[date]) -> Iterator[tupl
 
 
 def _day_rows(session: Session, name: str, days: list[date]) -> dict[date, int]:
+    """How many packed rows one measure has on each of those days (read without their bytes)."""
     wanted = set(days)
     found = session.execute(select(DailyMeasure.day, DailyMeasure.rows).where(
         DailyMeasure.measure == name, DailyMeasure.day.between(min(days), max(days))))
@@ -489,7 +490,7 @@ class _Groups:
         # one stable sort by group, then each group is a slice of it
         order = np.argsort(row_group, kind="stable")
         values = np.take(packed, order, axis=0)[:, 1:]  # whole rows: the fastest copy
-        codes = codes[order] if self.with_dims else codes
+        codes = codes[order] if self.with_dims else codes  # without dims, codes are never kept
         del order
         bounds = np.cumsum(np.bincount(row_group + 1, minlength=len(names) + 1)).tolist()  # rows left out first
         for i, name in enumerate(names):
