@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, Float, FromClause, Integer, case, cast, delete, extract, func, null, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from metrics.business_hours import BusinessCalendar
@@ -36,7 +34,7 @@ from metrics.response_times import business_durations
 from metrics.satisfaction import SCORE_SCALE
 from metrics.sla import answered_business_waits
 from metrics.tickets import Ticket
-from storage.db import unit_of_work
+from storage.db import dialect_insert, unit_of_work
 from storage.tables import (
     DailyMeasure,
     MeasureDims,
@@ -263,7 +261,7 @@ def _rolled_up(by: Dimension | None, filters: Sequence[Filter]) -> bool:
 
 
 def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],
-          calendar: BusinessCalendar | None, into: _Groups | _Counts | _Sums) -> None:
+          calendar: BusinessCalendar | None, into: _Groups | _PerTuple) -> None:
     """Hands the period's built days and raw stretches to `into`."""
     width = measure.width
     built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
@@ -518,41 +516,11 @@ class _Groups:
                 for name, found in self.values.items()}
 
 
-class _Counts:
-    """How many measurements each answer group has (a tallied row: as many as its number), of
-    those passing `test`: counted per attribute tuple, then added up per group."""
-
-    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], tallied: bool,
-                 test: Callable[[np.ndarray], np.ndarray] | None) -> None:
-        self.by, self.keep, self.tallied, self.test, self.dims = by, keep, tallied, test, _Dims()
-        self.counts: dict[str, int] = defaultdict(int)
-
-    def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
-        self._add(codes, packed[:, 1:])
-
-    def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
-        self._add(np.full(values.shape[0], self.dims.number(dims), dtype=np.intp), values)
-
-    def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
-        weights = values[:, 0] if self.tallied else None
-        if self.test is not None:
-            passed = self.test(values)
-            weights = passed.astype(np.float64) if weights is None else weights * passed
-        per_code = np.bincount(codes + 1, weights=weights)  # the first: attributes unknown (-1)
-        for code in (np.flatnonzero(per_code[1:])).tolist():
-            if self.keep(dims := self.dims.tuples[code]):
-                n = int(per_code[code + 1])  # whole numbers added up: exact
-                self.counts[_key(self.by, dims)] += n
-                if self.by is not None:
-                    self.counts[TOTAL] += n
-
-
-class _Sums:
-    """How many measurements each answer group has and the sum of each of their numbers."""
+class _PerTuple:
+    """Numbers added up per attribute tuple, then per answer group: no group's rows are gathered."""
 
     def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool]) -> None:
         self.by, self.keep, self.dims = by, keep, _Dims()
-        self.sums: dict[str, np.ndarray] = {}
 
     def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
         self._add(codes, packed[:, 1:])
@@ -561,13 +529,51 @@ class _Sums:
         self._add(np.full(values.shape[0], self.dims.number(dims), dtype=np.int32), values)
 
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _groups(self, codes: Iterable[int]) -> Iterator[tuple[int, str]]:
+        """(code, answer group) of each attribute tuple the filters keep; in a breakdown, once
+        more under TOTAL."""
+        for code in codes:
+            if self.keep(dims := self.dims.tuples[code]):
+                yield code, _key(self.by, dims)
+                if self.by is not None:
+                    yield code, TOTAL
+
+
+class _Counts(_PerTuple):
+    """How many measurements each answer group has (a tallied row: as many as its number), of
+    those passing `test`."""
+
+    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], tallied: bool,
+                 test: Callable[[np.ndarray], np.ndarray] | None) -> None:
+        super().__init__(by, keep)
+        self.tallied, self.test = tallied, test
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        weights = values[:, 0] if self.tallied else None
+        if self.test is not None:
+            passed = self.test(values)
+            weights = passed.astype(np.float64) if weights is None else weights * passed
+        per_code = np.bincount(codes + 1, weights=weights)  # the first: attributes unknown (-1)
+        for code, key in self._groups(np.flatnonzero(per_code[1:]).tolist()):
+            self.counts[key] += int(per_code[code + 1])  # whole numbers added up: exact
+
+
+class _Sums(_PerTuple):
+    """How many measurements each answer group has and the sum of each of their numbers."""
+
+    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool]) -> None:
+        super().__init__(by, keep)
+        self.sums: dict[str, np.ndarray] = {}
+
+    def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
         size = len(self.dims.tuples) + 1  # the first: attributes unknown (-1)
         per_code = np.stack([np.bincount(codes + 1, minlength=size).astype(np.float64)] + [
             np.bincount(codes + 1, weights=values[:, j], minlength=size) for j in range(values.shape[1])], axis=1)
-        for code in np.flatnonzero(per_code[1:, 0]).tolist():
-            if self.keep(dims := self.dims.tuples[code]):
-                for key in (_key(self.by, dims), TOTAL) if self.by is not None else ("all",):
-                    self.sums[key] = self.sums[key] + per_code[code + 1] if key in self.sums else per_code[code + 1]
+        for code, key in self._groups(np.flatnonzero(per_code[1:, 0]).tolist()):
+            self.sums[key] = self.sums.get(key, 0) + per_code[code + 1]
 
 
 def _joined(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
@@ -662,8 +668,7 @@ def _dim_ids(session: Session, wanted: set[tuple[str | None, ...]]) -> dict[tupl
     look_up()
     new = [{"key": key} for key, dims in keys.items() if dims not in ids]
     if new:
-        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(MeasureDims).on_conflict_do_nothing(index_elements=["key"]), new)
+        session.execute(dialect_insert(session, MeasureDims).on_conflict_do_nothing(index_elements=["key"]), new)
         look_up()
     return ids
 
