@@ -108,7 +108,8 @@ def _ticket_events(rng: random.Random, ticket_id: str, opened: datetime, end: da
     return [e for e in events if e.occurred_at < end]
 
 
-def load(url: str, *, days: int, per_day: int, seed: int, end: datetime, batch: int = 5000) -> int:
+def load(url: str, *, days: int, per_day: int, seed: int, end: datetime, timezone: str = "UTC",
+         batch: int = 5000) -> int:
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessions(engine)
@@ -127,21 +128,25 @@ def load(url: str, *, days: int, per_day: int, seed: int, end: datetime, batch: 
     # guesses that few tickets are live and walks every ticket to find the oldest open one.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("ANALYZE")
-    build_daily_measures(sessions, end)
+    build_daily_measures(sessions, end, bench_settings(timezone))
     engine.dispose()
     return stored
 
 
-def build_daily_measures(sessions, end: datetime) -> None:  # type: ignore[no-untyped-def]
-    """What `deskpulse serve` does each minute while the history happens (storage/rollups.py), with
-    the benchmarks' business hours."""
+def bench_settings(timezone: str, url: str | None = None) -> Settings:
+    """The settings every benchmark asks under: its business hours, in the team's time zone."""
+    return Settings(business_hours=BUSINESS_HOURS, timezone=timezone, **({"database_url": url} if url else {}))
+
+
+def build_daily_measures(sessions, end: datetime, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """What `deskpulse serve` does each minute while the history happens (storage/rollups.py)."""
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
         print(f"\rdaily measures: {done:,} of {total:,} days", end="", file=sys.stderr, flush=True)
 
-    calendar = Settings(business_hours=BUSINESS_HOURS).calendar()
-    built = rollups.build_missing(sessions, now=end, calendar=calendar, progress=progress)
+    built = rollups.build_missing(sessions, now=end, zone=settings.zone, calendar=settings.calendar(),
+                                  progress=progress)
     print(f"\rdaily measures: {built:,} days in {time.monotonic() - started:,.0f} s", file=sys.stderr)
 
 
@@ -159,6 +164,7 @@ def add_database_arguments(parser: argparse.ArgumentParser, *, days: int) -> Non
     parser.add_argument("--days", type=int, default=days)
     parser.add_argument("--per-day", type=int, default=2000)
     parser.add_argument("--end", default="2026-11-23T00:00:00+00:00")
+    parser.add_argument("--timezone", default="UTC", help="the team's time zone (DESKPULSE_TIMEZONE)")
 
 
 def database_from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, datetime]:
@@ -174,7 +180,7 @@ def database_from_arguments(parser: argparse.ArgumentParser, args: argparse.Name
         parser.error("give --url or --db")
     url = fresh_database(args.db, args.postgres_url) if args.db == "postgres" else \
         f"sqlite:///{tempfile.mkdtemp(prefix='deskpulse-bench-')}/bench.db"
-    load(url, days=args.days, per_day=args.per_day, seed=2026, end=end)
+    load(url, days=args.days, per_day=args.per_day, seed=2026, end=end, timezone=args.timezone)
     return url, end
 
 
@@ -185,9 +191,10 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--end", default="2026-11-23T00:00:00+00:00", help="the moment history stops")
+    parser.add_argument("--timezone", default="UTC", help="the team's time zone: daily measures follow its days")
     args = parser.parse_args()
     end = datetime.fromisoformat(args.end).astimezone(UTC)
-    load(args.url, days=args.days, per_day=args.per_day, seed=args.seed, end=end)
+    load(args.url, days=args.days, per_day=args.per_day, seed=args.seed, end=end, timezone=args.timezone)
 
 
 if __name__ == "__main__":

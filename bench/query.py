@@ -24,15 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dataset import (  # noqa: E402
-    BUSINESS_HOURS,
     add_database_arguments,
+    bench_settings,
     build_daily_measures,
     database_from_arguments,
 )
 from bot.ask import answer_query  # noqa: E402
 from bot.grammar import parse_query  # noqa: E402
 from bot.runtime import share_one_heap  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from metrics.catalog import METRICS, MetricQuery  # noqa: E402
 from storage.db import make_engine, make_sessions  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -55,13 +54,13 @@ def questions(periods: list[str], breakdown: bool, metrics: list[str] | None = N
 
 
 def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: bool, budget: float,
-        metrics: list[str] | None = None) -> None:
+        metrics: list[str] | None = None, timezone: str = "UTC") -> None:
     share_one_heap()  # as `deskpulse` does on start
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessions(engine)
-    build_daily_measures(sessions, now)  # a running server keeps them built; an older dataset may lack them
-    settings = Settings(database_url=url, business_hours=BUSINESS_HOURS)
+    settings = bench_settings(timezone, url)
+    build_daily_measures(sessions, now, settings)  # a running server keeps them built; a dataset may lack them
     warm_up = parse_query("frt yesterday", now=now, tz=settings.zone)
     assert isinstance(warm_up, MetricQuery)
     answer_query(sessions, settings, warm_up, now=now)
@@ -97,7 +96,7 @@ def main() -> None:
     url, end = database_from_arguments(parser, args)
     run(url, now=end.replace(hour=9), repeat=args.repeat, periods=args.periods.split(","),
         breakdown=not args.no_breakdown, budget=args.budget,
-        metrics=args.metrics.split(",") if args.metrics else None)
+        metrics=args.metrics.split(",") if args.metrics else None, timezone=args.timezone)
 
 
 if __name__ == "__main__":

@@ -64,11 +64,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, round(share * len(ordered)) - 1)]
 
 
-def run(url: str, *, now: datetime, repeat: int, concurrency: int) -> None:
+def run(url: str, *, now: datetime, repeat: int, concurrency: int, timezone: str = "UTC") -> None:
     slack = start_slack_standin()
     os.environ.update({"DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
                        "SLACK_API_URL": slack.api_url, "DESKPULSE_AGENT_METRICS_CHANNELS": CHANNEL,
-                       "DESKPULSE_BUSINESS_HOURS": BUSINESS_HOURS})
+                       "DESKPULSE_BUSINESS_HOURS": BUSINESS_HOURS, "DESKPULSE_TIMEZONE": timezone})
     server = start_server(clock=lambda: now)
     try:
         ask(server.base_url, slack, "/frt", "yesterday")  # warm-up: the business-hours clock is built once
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
     url, end = database_from_arguments(parser, args)
-    run(url, now=end.replace(hour=9), repeat=args.repeat, concurrency=args.concurrency)
+    run(url, now=end.replace(hour=9), repeat=args.repeat, concurrency=args.concurrency, timezone=args.timezone)
 
 
 if __name__ == "__main__":

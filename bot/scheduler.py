@@ -62,7 +62,7 @@ def start_scheduler(settings: Settings, sessions: sessionmaker[Session],
                     clock: Callable[[], datetime]) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=UTC)
     _every(scheduler, ROLLUP_SECONDS, "daily measures", lambda: rollups.build_missing(
-        sessions, now=clock(), calendar=settings.calendar(), limit=ROLLUP_DAYS_PER_RUN))
+        sessions, now=clock(), zone=settings.zone, calendar=settings.calendar(), limit=ROLLUP_DAYS_PER_RUN))
     if settings.slack_bot_token is not None:
         save_fixed_digests(settings, sessions)
         poster, alerts = digest_poster(settings, sessions), alerter(settings, sessions)

@@ -167,7 +167,7 @@ class Settings(BaseSettings):
         return _holiday_names(self.holidays_country, self.holidays_subdivision, self.holidays_extra)
 
     def metric_context(self, now: datetime) -> Context:
-        return Context(now=now, calendar=self.calendar(), sla=parse_sla(self.sla_targets),
+        return Context(now=now, calendar=self.calendar(), zone=self.zone, sla=parse_sla(self.sla_targets),
                        segments=parse_segments(self.segments), conversion_window=timedelta(days=self.conversion_days),
                        lapse=timedelta(days=self.customer_lapse_days))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from metrics import orders, outcomes, response_times, satisfaction, volume
 from metrics.agents import agent_names, agents
@@ -52,6 +53,8 @@ class Context:
 
     now: datetime
     calendar: BusinessCalendar | None = None
+    # the configured zone: storage keeps measures per day of it
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sla: SlaTargets = field(default_factory=lambda: parse_sla(""))
     segments: Segments = field(default_factory=Segments)
     tags_seen_before: frozenset[str] = frozenset()  # for the reference only; storage asks per tag

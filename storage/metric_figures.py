@@ -79,7 +79,7 @@ def measured(source: StoredSource, name: str, period: Period, by: Dimension | No
     measures where the question allows, else straight from the tickets; every answer's keys present."""
     measure = rollups.MEASURES[name]
     found = rollups.measured(source.session, measure, period, by, source.filter_list, source.conditions,
-                             calendar=source.context.calendar, with_dims=with_dims)
+                             zone=source.context.zone, calendar=source.context.calendar, with_dims=with_dims)
     if found is None:  # tags or segments: the daily measures do not carry them
         found = _measured_raw(source, measure, period, by, with_dims)
     width = measure.width
@@ -95,7 +95,7 @@ def counted(source: StoredSource, name: str, period: Period, by: Dimension | Non
     group has, as `measured` would give them; every answer's keys present."""
     measure = rollups.MEASURES[name]
     found = rollups.counted(source.session, measure, period, by, source.filter_list, source.conditions,
-                            calendar=source.context.calendar, test=test)
+                            zone=source.context.zone, calendar=source.context.calendar, test=test)
     if found is None:  # tags or segments: the daily measures do not carry them
         found = {key: m.count if test is None else int(np.count_nonzero(test(m.values)))
                  for key, m in _measured_raw(source, measure, period, by, False).items()}
@@ -109,7 +109,7 @@ def summed(source: StoredSource, name: str, period: Period, by: Dimension | None
     numbers, as `measured` would give them; every answer's keys present."""
     measure = rollups.MEASURES[name]
     found = rollups.summed(source.session, measure, period, by, source.filter_list, source.conditions,
-                           calendar=source.context.calendar)
+                           zone=source.context.zone, calendar=source.context.calendar)
     if found is None:  # tags or segments: the daily measures do not carry them
         found = {key: np.concatenate([[m.count], m.values.sum(axis=0)])
                  for key, m in _measured_raw(source, measure, period, by, False).items()}

@@ -1,11 +1,15 @@
-"""Daily measures: each UTC day's measurements packed once, so that a question about a month or
-a year reads a row per day instead of every ticket (docs/metrics.md, "How long questions stay fast").
+"""Daily measures: each day's measurements packed once, so that a question about a month or a
+year reads a row per day instead of every ticket (docs/metrics.md, "How long questions stay fast").
+Days are those of the configured time zone (`rollup_days.zone`), so that yesterday, a month by
+day and a year by week are whole built days; a question asked in another zone reads its part
+days raw.
 
 A measure is one kind of measurement a metric reads (first responses, waits, ratings, ...): the
 rows its raw query in storage/metric_figures.py selects, with the ticket attributes that filters
-and breakdowns need (`DIMS`). A day is built once it is over. Storing a ticket marks the days
-its events fall on as stale, and stale or unbuilt days are read raw until the builder has
-rebuilt them, so an answer is the same either way (tests/storage/test_metric_reads.py).
+and breakdowns need (`DIMS`). A day is built once it is over. Storing a ticket marks the UTC days
+its events fall on as stale stretches of time; days they overlap, and unbuilt days, are read raw
+until the builder has rebuilt them, so an answer is the same either way
+(tests/storage/test_metric_reads.py).
 
 Durations are also kept in business seconds, worked out when the day is built, under the
 business calendar `rollup_days.calendar` names: a year of them is then read, not recomputed. A
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import ColumnElement, Float, FromClause, Integer, case, cast, delete, extract, func, null, select
@@ -29,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from metrics.business_hours import BusinessCalendar
 from metrics.dimensions import NONE, Dimension, Filter
 from metrics.model import Csat, Role
-from metrics.periods import Period
+from metrics.periods import Period, local
 from metrics.response_times import business_durations
 from metrics.satisfaction import SCORE_SCALE
 from metrics.sla import answered_business_waits
@@ -39,7 +44,7 @@ from storage.tables import (
     DailyMeasure,
     MeasureDims,
     RollupDay,
-    StaleDay,
+    StaleSpan,
     TicketMessage,
     TicketRow,
     TicketSpan,
@@ -215,22 +220,22 @@ class Measured:
 
 
 def measured(session: Session, measure: Measure, period: Period, by: Dimension | None,
-             filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *,
+             filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *, zone: ZoneInfo,
              calendar: BusinessCalendar | None = None, with_dims: bool = False) -> dict[str, Measured] | None:
     """The period's measurements grouped by `by` (None: all under "all"; else also all of them
-    under TOTAL); whole built days come from the daily measures (for business time, days built
-    under `calendar`), the rest raw. None when the question needs what rollups lack (tags,
-    segments): the caller reads raw."""
+    under TOTAL); whole days of `zone` built in it come from the daily measures (for business
+    time, days built under `calendar`), the rest raw. None when the question needs what rollups
+    lack (tags, segments): the caller reads raw."""
     assert not measure.tallied, "a tallied measure's rows stand for many: read it with counted()"
     if not _rolled_up(by, filters):
         return None
     groups = _Groups(by, _keeper(filters), with_dims)
-    _read(session, measure, period, conditions, calendar, groups)
+    _read(session, measure, period, conditions, zone, calendar, groups)
     return groups.result(measure.width)
 
 
 def counted(session: Session, measure: Measure, period: Period, by: Dimension | None,
-            filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *,
+            filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *, zone: ZoneInfo,
             calendar: BusinessCalendar | None = None,
             test: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, int] | None:
     """How many of what `measured` gives (only those whose numbers pass `test`) each group has,
@@ -238,12 +243,12 @@ def counted(session: Session, measure: Measure, period: Period, by: Dimension | 
     if not _rolled_up(by, filters):
         return None
     counts = _Counts(by, _keeper(filters), measure.tallied, test)
-    _read(session, measure, period, conditions, calendar, counts)
+    _read(session, measure, period, conditions, zone, calendar, counts)
     return dict(counts.counts)
 
 
 def summed(session: Session, measure: Measure, period: Period, by: Dimension | None,
-           filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *,
+           filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *, zone: ZoneInfo,
            calendar: BusinessCalendar | None = None) -> dict[str, np.ndarray] | None:
     """Per group: how many of what `measured` gives, then the sum of each of their numbers (flags:
     whole numbers, so exact), added up per attribute tuple like `counted`; groups with none are absent."""
@@ -251,7 +256,7 @@ def summed(session: Session, measure: Measure, period: Period, by: Dimension | N
     if not _rolled_up(by, filters):
         return None
     sums = _Sums(by, _keeper(filters))
-    _read(session, measure, period, conditions, calendar, sums)
+    _read(session, measure, period, conditions, zone, calendar, sums)
     return sums.sums
 
 
@@ -261,17 +266,17 @@ def _rolled_up(by: Dimension | None, filters: Sequence[Filter]) -> bool:
 
 
 def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],
-          calendar: BusinessCalendar | None, into: _Groups | _PerTuple) -> None:
+          zone: ZoneInfo, calendar: BusinessCalendar | None, into: _Groups | _PerTuple) -> None:
     """Hands the period's built days and raw stretches to `into`."""
     width = measure.width
-    built, raw_ranges = _plan(session, period, calendar if measure.business is not None else None)
+    built, raw_ranges = _plan(session, period, zone, calendar if measure.business is not None else None)
     if built:
         into.dims = _stored_dims(session)
         expected = _day_rows(session, measure.name, built)
         kept, packed = _unpacked(_packed_days(session, measure.name, built), expected, width)
         # a day built by a release that did not keep this measure (replicas mid-upgrade): read raw
-        raw_ranges = raw_ranges + [(_midnight(day), _midnight(day + timedelta(days=1))) for day in built
-                                   if day not in kept]
+        raw_ranges = raw_ranges + [(_midnight(day, zone), _midnight(day + timedelta(days=1), zone))
+                                   for day in built if day not in kept]
         if len(packed):
             ids = packed[:, 0].astype(np.int32)
             if len(ids) and ids.max() >= len(into.dims.by_id):  # a day built since this question began
@@ -392,43 +397,62 @@ def _dims_rows(session: Session, *where: ColumnElement[bool]) -> list[tuple[int,
             session.execute(select(MeasureDims.id, MeasureDims.key).where(*where).order_by(MeasureDims.id))]
 
 
-def _plan(session: Session, period: Period,
+def _plan(session: Session, period: Period, zone: ZoneInfo,
           calendar: BusinessCalendar | None) -> tuple[list[date], list[tuple[datetime, datetime]]]:
-    """The whole UTC days of the period that can be read from daily measures (with a calendar,
-    only days built under it), and the stretches (edges, unbuilt, stale days) to read raw: once
-    per question (a session answers one), so all its measures read the same days."""
-    asked = ("rollup_plan", period.start, period.end, calendar.fingerprint if calendar is not None else None)
+    """The whole days of `zone` in the period that can be read from daily measures (built in that
+    zone; with a calendar, under it too), and the stretches (edges, unbuilt, stale days) to read
+    raw: once per question (a session answers one), so all its measures read the same days."""
+    asked = ("rollup_plan", period.start, period.end, zone.key, calendar.fingerprint if calendar is not None else None)
     if asked not in session.info:
-        session.info[asked] = _plan_days(session, period, calendar)
+        session.info[asked] = _plan_days(session, period, zone, calendar)
     return session.info[asked]  # type: ignore[no-any-return]
 
 
-def _plan_days(session: Session, period: Period,
+def _plan_days(session: Session, period: Period, zone: ZoneInfo,
                calendar: BusinessCalendar | None) -> tuple[list[date], list[tuple[datetime, datetime]]]:
-    first = _midnight(period.start.astimezone(UTC).date())
-    if first < period.start:
-        first += timedelta(days=1)
-    days = [(first + timedelta(days=i)).date() for i in range(max(0, (period.end - first).days))]
+    days = whole_days(period.start, period.end, zone)
     usable: set[date] = set()
     if days:
         built = set(session.scalars(select(RollupDay.day).where(
-            RollupDay.day >= days[0], RollupDay.day <= days[-1],
+            RollupDay.day >= days[0], RollupDay.day <= days[-1], RollupDay.zone == zone.key,
             *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
-        stale = set(session.scalars(select(StaleDay.day).where(StaleDay.day >= days[0], StaleDay.day <= days[-1])))
-        usable = built - stale
+        usable = built - _stale_days(session, days[0], days[-1], zone)
     raw, cursor = [], period.start
-    for day in days:
-        if day in usable:
-            if cursor < _midnight(day):
-                raw.append((cursor, _midnight(day)))
-            cursor = _midnight(day + timedelta(days=1))
+    for day in sorted(usable):
+        if cursor < _midnight(day, zone):
+            raw.append((cursor, _midnight(day, zone)))
+        cursor = _midnight(day + timedelta(days=1), zone)
     if cursor < period.end:
         raw.append((cursor, period.end))
     return sorted(usable), raw
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
+def whole_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
+    """The days of `zone` that lie wholly within [start, end)."""
+    first = start.astimezone(zone).date()
+    if _midnight(first, zone) < start:
+        first += timedelta(days=1)
+    last = end.astimezone(zone).date() - timedelta(days=1)  # the day `end` falls on is not whole
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _stale_days(session: Session, first: date, last: date, zone: ZoneInfo) -> set[date]:
+    """The days of `zone` from `first` to `last` that a stale mark overlaps."""
+    start, end = _midnight(first, zone), _midnight(last + timedelta(days=1), zone)
+    marks = session.execute(select(StaleSpan.starts_at, StaleSpan.ends_at).distinct().where(
+        StaleSpan.starts_at < end, StaleSpan.ends_at > start))
+    days: set[date] = set()
+    for starts_at, ends_at in marks:
+        day, stop = max(starts_at, start).astimezone(zone).date(), min(ends_at, end)
+        while _midnight(day, zone) < stop:
+            days.add(day)
+            day += timedelta(days=1)
+    return days
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant a day of `zone` starts (as periods start it: metrics.periods.local), in UTC."""
+    return local(day, zone).astimezone(UTC)
 
 
 def _keeper(filters: Sequence[Filter]) -> Callable[[tuple[str | None, ...]], bool]:
@@ -616,19 +640,24 @@ def matrix(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
 
 
 def mark_stale(session: Session, folded: Iterable[Ticket]) -> None:
-    """Mark the days changed tickets can have measurements on (called whenever tickets are stored)."""
+    """Mark the UTC days changed tickets can have measurements on as stale stretches of time
+    (called whenever tickets are stored): the days of any zone they overlap are read raw."""
     days = set().union(*(t.event_days for t in folded))
-    if days:
-        session.connection().execute(StaleDay.__table__.insert(), [{"day": day} for day in sorted(days)])
+    midnights = [datetime.combine(day, time(), UTC) for day in sorted(days)]
+    if midnights:
+        session.connection().execute(StaleSpan.__table__.insert(), [
+            {"starts_at": m, "ends_at": m + timedelta(days=1)} for m in midnights])
 
 
-def build_day(session: Session, day: date, *, now: datetime, calendar: BusinessCalendar | None = None) -> None:
-    """(Re)build one finished day's measures from the tickets, clearing the stale marks read first;
-    business time under `calendar`."""
+def build_day(session: Session, day: date, *, now: datetime, zone: ZoneInfo,
+              calendar: BusinessCalendar | None = None) -> None:
+    """(Re)build one finished day of `zone` from the tickets, clearing the stale marks over it
+    read first; business time under `calendar`."""
     if session.get_bind().dialect.name == "postgresql":  # replicas building one day take turns
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"rollup:{day.isoformat()}"))))
-    seen = list(session.scalars(select(StaleDay.id).where(StaleDay.day == day)))
-    start, end = _midnight(day), _midnight(day + timedelta(days=1))
+    start, end = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
+    seen = session.execute(select(StaleSpan.id, StaleSpan.starts_at, StaleSpan.ends_at).where(
+        StaleSpan.starts_at < end, StaleSpan.ends_at > start)).all()
     found = {measure.name: _raw(session, measure, start, end, (), calendar) for measure in MEASURES.values()}
     ids = _dim_ids(session, {dims for by_dims in found.values() for dims in by_dims})
     rows = []
@@ -639,10 +668,21 @@ def build_day(session: Session, day: date, *, now: datetime, calendar: BusinessC
     session.execute(delete(DailyMeasure).where(DailyMeasure.day == day))
     session.execute(DailyMeasure.__table__.insert(), rows)
     session.execute(delete(RollupDay).where(RollupDay.day == day))
-    session.execute(RollupDay.__table__.insert(), [{"day": day, "built_at": now,
+    session.execute(RollupDay.__table__.insert(), [{"day": day, "zone": zone.key, "built_at": now,
                                                     "calendar": calendar.fingerprint if calendar else None}])
-    for start_id in range(0, len(seen), 500):
-        session.execute(delete(StaleDay).where(StaleDay.id.in_(seen[start_id:start_id + 500])))
+    _clear_marks(session, seen, start, end)
+
+
+def _clear_marks(session: Session, seen: Sequence[Any], start: datetime, end: datetime) -> None:
+    """Delete the marks seen over the day [start, end), putting back once each part of them
+    outside it: the neighbouring days stay stale until they are built."""
+    ids = [mark.id for mark in seen]
+    for first in range(0, len(ids), 500):
+        session.execute(delete(StaleSpan).where(StaleSpan.id.in_(ids[first:first + 500])))
+    rest = {(mark.starts_at, start) for mark in seen if mark.starts_at < start}
+    rest |= {(end, mark.ends_at) for mark in seen if mark.ends_at > end}
+    if rest:
+        session.execute(StaleSpan.__table__.insert(), [{"starts_at": a, "ends_at": b} for a, b in sorted(rest)])
 
 
 def _pack(groups: list[tuple[int, np.ndarray]], *, width: int) -> np.ndarray:
@@ -673,30 +713,35 @@ def _dim_ids(session: Session, wanted: set[tuple[str | None, ...]]) -> dict[tupl
     return ids
 
 
-def build_missing(sessions: sessionmaker[Session], *, now: datetime, calendar: BusinessCalendar | None = None,
-                  limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> int:
-    """Build the missing and stale finished days (with a calendar, also those built under
-    another), one transaction a day (short write locks); returns how many were built."""
+def build_missing(sessions: sessionmaker[Session], *, now: datetime, zone: ZoneInfo,
+                  calendar: BusinessCalendar | None = None, limit: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> int:
+    """Build the missing and stale finished days of `zone` (with a calendar, also those built
+    under another), one transaction a day (short write locks); returns how many were built."""
     with unit_of_work(sessions) as session:
-        days = days_to_build(session, now=now, calendar=calendar)[:limit]
+        days = days_to_build(session, now=now, zone=zone, calendar=calendar)[:limit]
     for done, day in enumerate(days, 1):
         with unit_of_work(sessions) as session:
-            build_day(session, day, now=now, calendar=calendar)
+            build_day(session, day, now=now, zone=zone, calendar=calendar)
         if progress is not None:
             progress(done, len(days))
     return len(days)
 
 
-def days_to_build(session: Session, *, now: datetime, calendar: BusinessCalendar | None = None) -> list[date]:
-    """Finished days with tickets whose measures are missing or stale, or built under another
-    business calendar than `calendar` (none: any will do), the most recent first."""
+def days_to_build(session: Session, *, now: datetime, zone: ZoneInfo,
+                  calendar: BusinessCalendar | None = None) -> list[date]:
+    """Finished days of `zone` with tickets whose measures are missing or stale, or built in
+    another zone or under another business calendar than `calendar` (none: any will do), the
+    most recent first."""
     earliest = session.scalar(select(func.min(T.c.created_at)))
     if earliest is None:
         return []
-    last = now.astimezone(UTC).date() - timedelta(days=1)
-    first = earliest.astimezone(UTC).date()
+    last = now.astimezone(zone).date() - timedelta(days=1)
+    first = earliest.astimezone(zone).date()
+    if last < first:
+        return []
     built = set(session.scalars(select(RollupDay.day).where(
-        *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
-    stale = set(session.scalars(select(StaleDay.day).where(StaleDay.day <= last)))
+        RollupDay.zone == zone.key, *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
+    stale = _stale_days(session, first, last, zone)
     wanted = [last - timedelta(days=i) for i in range((last - first).days + 1)]
     return [day for day in wanted if day not in built or day in stale]

@@ -325,7 +325,7 @@ def span_length_class(opened_at: datetime, resolved_at: datetime | None) -> int 
 
 
 class DailyMeasure(Base):
-    """One UTC day's measurements of one kind, packed (storage/rollups.py): what questions of a
+    """One local day's measurements of one kind, packed (storage/rollups.py): what questions of a
     month or a year read instead of every ticket. Each packed row starts with the id of its
     ticket attributes in measure_dims."""
 
@@ -350,26 +350,32 @@ class MeasureDims(Base):
 
 
 class RollupDay(Base):
-    """A UTC day whose daily measures were built, when, and under which business calendar."""
+    """A day whose daily measures were built: in which time zone it is a day, when, and under
+    which business calendar."""
 
     __tablename__ = "rollup_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # the IANA zone whose local day `day` is (the configured DESKPULSE_TIMEZONE when it was built)
+    zone: Mapped[str] = mapped_column(String(64))
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # the business calendar durations were kept under (metrics.business_hours.BusinessCalendar.fingerprint)
     calendar: Mapped[str | None] = mapped_column(String(16))
 
 
-class StaleDay(Base):
-    """A day a stored ticket change may have touched since its measures were built. Only ever
-    inserted by ingestion (no row to contend for); the builder deletes the marks it has seen."""
+class StaleSpan(Base):
+    """A stretch of time [starts_at, ends_at) a stored ticket change may have touched since the
+    days over it were built: in instants, so it means the same in any time zone's days. Only ever
+    inserted by ingestion (no row to contend for); the builder of a day deletes the marks it has
+    seen and puts back the parts outside its day."""
 
-    __tablename__ = "stale_days"
+    __tablename__ = "stale_spans"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    day: Mapped[date] = mapped_column(Date)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_stale_days_day", "day"),)
+    __table_args__ = (Index("ix_stale_spans_starts_at", "starts_at"),)
 
 
 class OrderRow(Base):

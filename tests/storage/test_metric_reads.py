@@ -27,7 +27,7 @@ from storage.db import unit_of_work
 from storage.tables import (
     DailyMeasure,
     RollupDay,
-    StaleDay,
+    StaleSpan,
     TicketEventRow,
     TicketMessage,
     TicketRow,
@@ -113,30 +113,32 @@ def _store(sessions: Any, events: list[TicketEvent]) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plans=ticket_plans, built_after=st.floats(0, 1),
-       first_hours=st.sampled_from([None, BUSINESS_HOURS, OTHER_HOURS]))
+       first_hours=st.sampled_from([None, BUSINESS_HOURS, OTHER_HOURS]),
+       first_zone=st.sampled_from(["UTC", "Europe/Berlin"]))
 def test_stored_answers_equal_the_reference(store: Any, plans: list[tuple[Any, ...]], built_after: float,
-                                            first_hours: str | None) -> None:
+                                            first_hours: str | None, first_zone: str) -> None:
     """Also with daily measures (storage/rollups.py) built part-way through the history: the
     days later events touch are stale and read raw, until they are built again. The first build
-    may be under other business hours (or none): those days' business time is read raw, until the
-    builder rebuilds them under the hours asked with."""
+    may be under other business hours (or none), or of another zone's days (UTC instead of
+    Berlin): those days, or their business time, are read raw until the builder rebuilds them
+    under the zone and hours asked with."""
     url, sessions = store
     histories = [events_of(i, plan) for i, plan in enumerate(plans)]
     with unit_of_work(sessions) as session:
         for table in (TicketTag, TicketMessage, TicketSpan, TicketRow, TicketEventRow, DailyMeasure, RollupDay,
-                      StaleDay):
+                      StaleSpan):
             session.execute(delete(table))
     arrivals = [e for events in histories for e in events]
     early = arrivals[:round(built_after * len(arrivals))]
     _store(sessions, early)
-    first = Settings(timezone="Europe/Berlin", business_hours=first_hours).calendar() if first_hours else None
-    rollups.build_missing(sessions, now=NOW, calendar=first)
+    first = Settings(timezone=first_zone, business_hours=first_hours or "")
+    rollups.build_missing(sessions, now=NOW, zone=first.zone, calendar=first.calendar())
     _store(sessions, arrivals)
     reference = [fold_ticket(events) for events in histories]
     config = Settings(database_url=url, timezone="Europe/Berlin", business_hours=BUSINESS_HOURS,
                       segments="vip=tag:vip,org:Acme;refunds=tag:refund")
     _answers_match(sessions, config, reference)
-    rollups.build_missing(sessions, now=NOW, calendar=config.calendar())
+    rollups.build_missing(sessions, now=NOW, zone=config.zone, calendar=config.calendar())
     _answers_match(sessions, config, reference)
     with patch.object(stored_figures, "RECENT_TICKETS", 2):  # new tags told apart tag by tag
         _answers_match(sessions, config, reference, only="tags")

@@ -21,7 +21,7 @@ from storage import rollups
 from storage import tickets as ticket_store
 from storage.db import make_engine, make_sessions, unit_of_work
 from storage.migrate import alembic_config, upgrade
-from storage.tables import DailyMeasure, RollupDay, StaleDay
+from storage.tables import DailyMeasure, RollupDay, StaleSpan
 from tests.support.tickets import TicketStory
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -43,6 +43,11 @@ def _store(sessions: Any, events: list[TicketEvent]) -> None:
         ticket_store.store(session, folded)
 
 
+def _marks(session: Any) -> list[tuple[datetime, datetime]]:
+    """The stretches of time marked stale."""
+    return sorted(tuple(mark) for mark in session.execute(select(StaleSpan.starts_at, StaleSpan.ends_at)))
+
+
 def _frt(sessions: Any, text: str = "frt 2026-11-01..2026-11-09") -> tuple[float | None, float | None]:
     query = parse_query(text, now=NOW, tz=UTC_ZONE)
     assert isinstance(query, MetricQuery)
@@ -59,8 +64,8 @@ def _first_responses(*minutes: int) -> list[TicketEvent]:
 
 def test_finished_days_are_built_once_and_then_read_instead_of_the_tickets(sessions: Any) -> None:
     _store(sessions, _first_responses(10, 20, 30))  # first answered on 2, 3 and 4 November
-    assert rollups.build_missing(sessions, now=NOW) == 8  # 2 … 9 November; the 10th is not over
-    assert rollups.build_missing(sessions, now=NOW) == 0
+    assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE) == 8  # 2 … 9 November; the 10th is not over
+    assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE) == 0
     assert _frt(sessions) == (20 * 60, 3)
     with unit_of_work(sessions) as session:  # empty 3 November's packed first responses
         session.execute(update(DailyMeasure).where(DailyMeasure.measure == "frt",
@@ -71,16 +76,16 @@ def test_finished_days_are_built_once_and_then_read_instead_of_the_tickets(sessi
 
 def test_a_late_event_makes_its_day_read_raw_until_it_is_built_again(sessions: Any) -> None:
     _store(sessions, _first_responses(10, 20, 30))
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     late = TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "t3").replied("+5m", by="ben").events[-1:]
     _store(sessions, late)  # an earlier reply to the 3 November ticket arrives a week late
     assert _frt(sessions) == (10 * 60, 3)  # 10, 5, 30 minutes
     with unit_of_work(sessions) as session:
-        assert session.scalars(select(StaleDay.day)).all() == [datetime(2026, 11, 3).date()]
-    assert rollups.build_missing(sessions, now=NOW) == 1
+        assert _marks(session) == [(datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC))]
+    assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE) == 1
     assert _frt(sessions) == (10 * 60, 3)
     with unit_of_work(sessions) as session:
-        assert session.scalar(select(func.count()).select_from(StaleDay)) == 0
+        assert session.scalar(select(func.count()).select_from(StaleSpan)) == 0
         assert session.scalar(select(func.count()).select_from(RollupDay)) == 8
 
 
@@ -88,13 +93,13 @@ def test_a_ticket_taken_out_of_spam_a_week_later_counts_again_on_its_own_days(se
     _store(sessions, _first_responses(10, 30))  # 2 and 3 November
     flagged = TicketStory(datetime(2026, 11, 4, 10, tzinfo=UTC), "t4").replied("+20m").spam("+1h")
     _store(sessions, flagged.events)
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _frt(sessions) == (20 * 60, 2)  # 10 and 30 minutes: the spam is left out
     _store(sessions, flagged.not_spam("+6d").events[-1:])  # restored on 10 November
     with unit_of_work(sessions) as session:  # the ticket's old day is read raw again
-        assert datetime(2026, 11, 4).date() in session.scalars(select(StaleDay.day)).all()
+        assert (datetime(2026, 11, 4, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC)) in _marks(session)
     assert _frt(sessions) == (20 * 60, 3)  # 10, 20, 30 minutes
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _frt(sessions) == (20 * 60, 3)
 
 
@@ -103,7 +108,7 @@ def test_a_question_about_tags_reads_the_tickets(sessions: Any) -> None:
     billing = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1", tags=("billing",), channel=Channel.CHAT)
     events = billing.replied("+10m").events
     _store(sessions, events + _first_responses(0, 20))
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 tag:billing") == (10 * 60, 1)
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:chat") == (10 * 60, 1)
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:email") == (None, 0)
@@ -124,7 +129,7 @@ def test_agents_read_the_daily_measures_and_count_a_conversation_once_across_day
     _store(sessions, story.replied("+2880m", by="ben").replied("+2881m").solved("+2882m").rated("+2883m", 5).events)
     expected = {"ana": (2.0, 1.0, 1.0, 1.0), "ben": (1.0, 1.0, 0.0, 0.0), "team": (3.0, 1.0, 1.0, 1.0)}
     assert _agents(sessions) == expected  # read from the tickets
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _agents(sessions) == expected  # read from the daily measures
     assert _agents(sessions, "agents 2026-11-04..2026-11-09") == {
         "ana": (1.0, 1.0, 1.0, 1.0), "ben": (1.0, 1.0, 0.0, 0.0), "team": (2.0, 1.0, 1.0, 1.0)}
@@ -152,19 +157,19 @@ def test_business_time_is_read_from_days_built_under_the_same_business_hours(ses
     _store(sessions, TicketStory(datetime(2026, 11, 2, 16, tzinfo=UTC), "t1").replied("+2h").events)
     short = Settings(business_hours=SHORT_DAYS).calendar()
     long = Settings(business_hours=LONG_DAYS).calendar()
-    assert rollups.build_missing(sessions, now=NOW, calendar=short) == 8
+    assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE, calendar=short) == 8
     assert _business_frt(sessions, SHORT_DAYS) == (3600, 1)
     assert _business_frt(sessions, LONG_DAYS) == (7200, 1)
     with unit_of_work(sessions) as session:
-        assert len(rollups.days_to_build(session, now=NOW, calendar=long)) == 8
-        assert rollups.days_to_build(session, now=NOW, calendar=short) == []
-        assert rollups.days_to_build(session, now=NOW) == []  # no business hours: any built day will do
+        assert len(rollups.days_to_build(session, now=NOW, zone=UTC_ZONE, calendar=long)) == 8
+        assert rollups.days_to_build(session, now=NOW, zone=UTC_ZONE, calendar=short) == []
+        assert rollups.days_to_build(session, now=NOW, zone=UTC_ZONE) == []  # no business hours: any built day will do
         session.execute(update(DailyMeasure).where(DailyMeasure.measure == "frt",
                                                    DailyMeasure.day == datetime(2026, 11, 2).date())
                         .values(rows=0, data=b""))  # empty 2 November's packed first responses
     assert _business_frt(sessions, SHORT_DAYS) == (None, 0)  # the day built under these hours was read
     assert _business_frt(sessions, LONG_DAYS) == (7200, 1)  # under other hours the tickets were
-    assert rollups.build_missing(sessions, now=NOW, calendar=long) == 8
+    assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE, calendar=long) == 8
     assert _business_frt(sessions, LONG_DAYS) == (7200, 1)
     assert _business_frt(sessions, SHORT_DAYS) == (3600, 1)
 
@@ -192,7 +197,7 @@ def test_a_breakdown_gives_its_total_from_the_same_read_of_each_day(
     total alike; the total is the one 'frt' alone gives."""
     chat = TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "c1", channel=Channel.CHAT).replied("+2m").events
     _store(sessions, _first_responses(10, 20, 30) + chat)
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     alone, _ = _daily_reads(sessions, "frt 2026-11-01..2026-11-09", monkeypatch)
     total, reads = _daily_reads(sessions, "frt 2026-11-01..2026-11-09 by channel", monkeypatch)
     assert total == alone
@@ -217,7 +222,7 @@ def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_t
     story = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1").wrote("+0m").replied("+5m").wrote("+1h")
     _store(sessions, story.replied("+2h").events + _first_responses(10, 20))  # t2 and t3 get one reply each
     assert _volume(sessions) == (2, 4)  # from the tickets
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _volume(sessions) == (2, 4)
 
     def packed(day: int) -> dict[str, int]:
@@ -234,7 +239,7 @@ def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_t
     assert packed(2) == {"incoming_count": 1, "outgoing_count": 1}
     assert _volume(sessions) == (2, 4)
     with unit_of_work(sessions) as session:
-        assert session.scalar(select(func.count()).select_from(StaleDay)) == 0
+        assert session.scalar(select(func.count()).select_from(StaleSpan)) == 0
         session.execute(update(DailyMeasure).where(DailyMeasure.measure == "outgoing_count",
                                                    DailyMeasure.day == datetime(2026, 11, 2).date())
                         .values(rows=0, data=b""))
@@ -245,7 +250,7 @@ def test_a_built_day_without_a_measure_is_read_from_the_tickets(sessions: Any) -
     """A replica still on an older release may build a day while a newer one runs: a measure that
     release did not keep is missing from that day, and questions read the day raw, not as empty."""
     _store(sessions, _first_responses(10, 20, 30))
-    rollups.build_missing(sessions, now=NOW)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     with unit_of_work(sessions) as session:
         session.execute(delete(DailyMeasure).where(DailyMeasure.measure == "frt",
                                                    DailyMeasure.day == datetime(2026, 11, 3).date()))
