@@ -16,14 +16,16 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.scheduler import ROLLUP_DAYS_PER_RUN
 from bot.settings import Settings
 from bot.text import duration
-from storage import health
+from storage import health, rollups
 from storage.db import make_engine, make_sessions
 from storage.health import Activity
 from storage.ingest.adapters import ADAPTERS
 
 FIX, LOOK = "fix", "look"  # something is broken / worth a look
+BUILT_BEHIND = 2  # days whose measures may wait for the builder: yesterday, just over, and a late change
 HELD_BACK_AFTER = timedelta(minutes=5)  # the processor takes well under a second per batch
 QUIET_AFTER = timedelta(hours=72)
 SIGNATURE_HELP = "docs/connect-{source}.md"
@@ -68,6 +70,8 @@ class DatabaseState:
     problem: str | None = None  # could not be opened or read
     current: str | None = None  # migration revision; None: no deskpulse tables
     head: str | None = None
+    zone: str = "UTC"  # DESKPULSE_TIMEZONE: whose days the daily measures are
+    days_to_build: int = 0  # finished days whose daily measures are missing, stale or built otherwise
 
     @property
     def readable(self) -> bool:
@@ -112,7 +116,17 @@ def database_findings(db: DatabaseState) -> list[Finding]:
         return [Finding(FIX, "database", f"the schema is at revision {db.current} and this deskpulse needs "
                                          f"{db.head}: run `deskpulse db upgrade` (`deskpulse serve` does it when "
                                          "it starts)")]
+    if db.days_to_build > BUILT_BEHIND:
+        return [Finding(LOOK, "database", f"{_n(db.days_to_build, 'finished day')} of {db.zone} {_have(db)} no "
+                                          "daily measures for the current time zone and business hours: questions "
+                                          "over them read every ticket (same answers, slower). `deskpulse serve` "
+                                          f"builds up to {ROLLUP_DAYS_PER_RUN} a minute; if it runs and this "
+                                          "number does not fall, look in its log for 'daily measures'")]
     return []
+
+
+def _have(db: DatabaseState) -> str:
+    return "has" if db.days_to_build == 1 else "have"
 
 
 def slack_findings(slack: SlackSetup) -> list[Finding]:
@@ -240,7 +254,7 @@ def unknown_findings(unknown: list[Activity], *, known: list[str]) -> list[Findi
 
 
 def _n(count: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
     return f"{count} {noun if count == 1 else plural}"
 
 
@@ -280,7 +294,8 @@ def _database_line(db: DatabaseState) -> str:
     if db.problem is not None:
         return f"database   {db.url}: cannot be read"
     state = "up to date" if db.current == db.head else f"needs {db.head}"
-    return f"database   {db.url}: schema {db.current or 'missing'} ({state})"
+    behind = f" · {_n(db.days_to_build, 'day')} to build" if db.days_to_build else ""
+    return f"database   {db.url}: schema {db.current or 'missing'} ({state}){behind}"
 
 
 def _slack_line(slack: SlackSetup) -> str:
@@ -332,7 +347,7 @@ def as_json(report: Report, found: list[Finding]) -> dict[str, Any]:
 
 def examine(settings: Settings, *, now: datetime) -> Report:
     """Read the settings and the database (without migrating it) into a Report."""
-    database, activity = _database(settings.database_url, now=now)
+    database, activity = _database(settings, now=now)
     secrets = settings.webhook_secret_values()
     helpdesks = [Helpdesk(source=source, secret_setting=adapter.secret_setting,
                           secrets=len([s for s in secrets.get(source, "").split(",") if s.strip()]),
@@ -352,7 +367,8 @@ def _slack(settings: Settings) -> SlackSetup:
                       app_token_prefix=prefix(settings.slack_app_token))
 
 
-def _database(url: str, *, now: datetime) -> tuple[DatabaseState, dict[str, Activity]]:
+def _database(settings: Settings, *, now: datetime) -> tuple[DatabaseState, dict[str, Activity]]:
+    url = settings.database_url
     shown = make_url(url).render_as_string(hide_password=True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
@@ -362,12 +378,15 @@ def _database(url: str, *, now: datetime) -> tuple[DatabaseState, dict[str, Acti
         schema = health.schema(url)
     except Exception as exc:  # any driver error means the same to the reader: it cannot be opened
         return DatabaseState(url=shown, problem=_short(exc)), {}
-    state = DatabaseState(url=shown, current=schema.current, head=schema.head)
+    state = DatabaseState(url=shown, current=schema.current, head=schema.head, zone=settings.timezone)
     if schema.current is None:
         return state, {}
     engine = make_engine(url)
     try:
         with make_sessions(engine)() as session:
+            if schema.current == schema.head:  # an older schema lacks what the builder reads
+                state = dataclasses.replace(state, days_to_build=len(rollups.days_to_build(
+                    session, now=now, zone=settings.zone, calendar=settings.calendar())))
             return state, health.webhook_activity(session, now=now)
     except SQLAlchemyError as exc:
         return dataclasses.replace(state, problem=_short(exc)), {}

@@ -162,6 +162,19 @@ def test_the_database_must_be_readable_and_migrated() -> None:
     assert broken.level == FIX and "cannot be read (OperationalError: no such file)" in broken.text
 
 
+def test_finished_days_waiting_for_their_daily_measures_are_worth_a_look() -> None:
+    """After the time zone or business hours change, or while `serve` is not running."""
+    url = "sqlite:///deskpulse.db"
+    assert database_findings(DatabaseState(url=url, current="0016", head="0016", days_to_build=2)) == []
+    state = DatabaseState(url=url, current="0016", head="0016", zone="Europe/Berlin", days_to_build=412)
+    [behind] = database_findings(state)
+    assert behind.level == LOOK and behind.text.startswith(
+        "412 finished days of Europe/Berlin have no daily measures for the current time zone and business hours: "
+        "questions over them read every ticket (same answers, slower). `deskpulse serve` builds up to 31 a minute")
+    line = render(Report(now=NOW, database=state, slack=SlackSetup(), helpdesks=[]), [behind])[2]
+    assert line == "database   sqlite:///deskpulse.db: schema 0016 (up to date) · 412 days to build"
+
+
 def test_requests_for_a_helpdesk_deskpulse_does_not_know() -> None:
     found = unknown_findings([Activity(source="zendsk", refused_7d={"unknown_helpdesk": 9})], known=["zendesk"])
     assert texts(found) == [(LOOK, "9 requests to /webhooks/zendsk in the last 7 days: deskpulse knows no helpdesk "
