@@ -31,7 +31,7 @@ from bench.dataset import (  # noqa: E402
 )
 from bot.ask import answer_query  # noqa: E402
 from bot.grammar import parse_query  # noqa: E402
-from bot.runtime import share_one_heap  # noqa: E402
+from bot.runtime import share_one_heap, warm_business_clock  # noqa: E402
 from metrics.catalog import METRICS, MetricQuery  # noqa: E402
 from storage.db import make_engine, make_sessions  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -61,6 +61,9 @@ def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: 
     sessions = make_sessions(engine)
     settings = bench_settings(timezone, url)
     build_daily_measures(sessions, now, settings)  # a running server keeps them built; a dataset may lack them
+    clock = warm_business_clock(settings, now)  # as each server process does when it starts
+    if clock is not None:
+        clock.join()
     warm_up = parse_query("frt yesterday", now=now, tz=settings.zone)
     assert isinstance(warm_up, MetricQuery)
     answer_query(sessions, settings, warm_up, now=now)
