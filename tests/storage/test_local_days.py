@@ -18,28 +18,14 @@ from bot.settings import Settings
 from metrics.catalog import MetricQuery
 from metrics.model import TicketEvent
 from storage import rollups
-from storage import tickets as ticket_store
-from storage.db import make_engine, make_sessions, unit_of_work
+from storage.db import unit_of_work
 from storage.migrate import alembic_config, upgrade
 from storage.tables import DailyMeasure, RollupDay, StaleSpan
+from tests.storage.conftest import store_events
 from tests.support.tickets import BERLIN, TicketStory
 
 IN_BERLIN = Settings(timezone="Europe/Berlin")
 UTC_ZONE = ZoneInfo("UTC")
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Any:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessions(engine)
-    engine.dispose()
-
-
-def _store(sessions: Any, events: list[TicketEvent]) -> None:
-    with unit_of_work(sessions) as session:
-        ticket_store.save_events_many(session, [(None, events)])
-        ticket_store.store(session, ticket_store.fold_with(session, events).tickets)
 
 
 def _answered(ticket_id: str, at: datetime) -> list[TicketEvent]:
@@ -68,7 +54,7 @@ def _empty_day(sessions: Any, measure: str, day: date) -> None:
 def test_a_berlin_team_gets_berlin_days_built_and_its_yesterday_read_from_one_of_them(sessions: Any) -> None:
     """Answered at 23:30 and at 00:30 Berlin time, both on 2 November in UTC: one falls on
     Berlin's 2 November, the other on its 3 November."""
-    _store(sessions, _answered("late", datetime(2026, 11, 2, 23, 30, tzinfo=BERLIN))
+    store_events(sessions, _answered("late", datetime(2026, 11, 2, 23, 30, tzinfo=BERLIN))
            + _answered("early", datetime(2026, 11, 3, 0, 30, tzinfo=BERLIN)))
     now = datetime(2026, 11, 4, 10, tzinfo=BERLIN)
     assert rollups.build_missing(sessions, now=now, zone=BERLIN) == 2  # 2 and 3 November, Berlin
@@ -95,7 +81,7 @@ def test_days_that_dst_shortens_or_lengthens_are_built_whole(sessions: Any, day:
     events: list[TicketEvent] = []
     for name, minutes in (("before", -5), ("first", 5), ("last", hours * 60 - 5), ("after", hours * 60 + 5)):
         events += _answered(name, midnight.astimezone(UTC) + timedelta(minutes=minutes))
-    _store(sessions, events)
+    store_events(sessions, events)
     now = datetime.combine(day + timedelta(days=2), time(12), BERLIN)
     rollups.build_missing(sessions, now=now, zone=BERLIN)
     assert _packed_rows(sessions, "frt") == {day - timedelta(days=1): 1, day: 2, day + timedelta(days=1): 1}
@@ -108,13 +94,13 @@ def test_a_late_change_on_a_utc_day_leaves_both_berlin_days_over_it_stale_until_
     """A reply arriving late for 3 November 10:00 UTC marks that UTC day; it overlaps Berlin's
     3 November (from 00:00 UTC) and 4 November (from 23:00 UTC)."""
     for day in (2, 3, 4):
-        _store(sessions, _answered(f"t{day}", datetime(2026, 11, day, 12, tzinfo=BERLIN)))
+        store_events(sessions, _answered(f"t{day}", datetime(2026, 11, day, 12, tzinfo=BERLIN)))
     now = datetime(2026, 11, 6, 10, tzinfo=BERLIN)
     rollups.build_missing(sessions, now=now, zone=BERLIN)  # 2 to 5 November
     with unit_of_work(sessions) as session:
         assert rollups.days_to_build(session, now=now, zone=BERLIN) == []
         assert _stale_marks(session) == []
-    _store(sessions, TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "late").replied("+5m").events)
+    store_events(sessions, TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "late").replied("+5m").events)
     with unit_of_work(sessions) as session:
         assert rollups.days_to_build(session, now=now, zone=BERLIN) == [date(2026, 11, 4), date(2026, 11, 3)]
         rollups.build_day(session, date(2026, 11, 3), now=now, zone=BERLIN)
@@ -132,7 +118,7 @@ def test_days_built_in_another_zone_are_read_raw_and_built_again(sessions: Any) 
     """A team that moves from UTC to Berlin: its UTC days answer nothing in Berlin until the
     builder has built Berlin's."""
     for day in (2, 3, 4):
-        _store(sessions, _answered(f"t{day}", datetime(2026, 11, day, 12, tzinfo=BERLIN)))
+        store_events(sessions, _answered(f"t{day}", datetime(2026, 11, day, 12, tzinfo=BERLIN)))
     now = datetime(2026, 11, 5, 10, tzinfo=BERLIN)
     assert rollups.build_missing(sessions, now=now, zone=UTC_ZONE) == 3
     for day in (2, 3, 4):
@@ -148,7 +134,7 @@ def test_days_built_in_another_zone_are_read_raw_and_built_again(sessions: Any) 
 
 def test_migration_0016_keeps_built_days_as_utc_days_and_turns_stale_days_into_their_stretch(
         database_url: str, sessions: Any) -> None:
-    _store(sessions, _answered("t1", datetime(2026, 11, 2, 12, tzinfo=UTC)))
+    store_events(sessions, _answered("t1", datetime(2026, 11, 2, 12, tzinfo=UTC)))
     now = datetime(2026, 11, 4, 10, tzinfo=UTC)
     rollups.build_missing(sessions, now=now, zone=UTC_ZONE)
     command.downgrade(alembic_config(database_url), "0015")

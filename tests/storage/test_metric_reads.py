@@ -22,7 +22,6 @@ from metrics.model import Channel, Priority, TicketEvent
 from metrics.tickets import fold_ticket
 from storage import figures as stored_figures
 from storage import rollups
-from storage import tickets as ticket_store
 from storage.db import unit_of_work
 from storage.tables import (
     DailyMeasure,
@@ -34,6 +33,7 @@ from storage.tables import (
     TicketSpan,
     TicketTag,
 )
+from tests.storage.conftest import store_events
 from tests.support.tickets import BERLIN, TicketStory
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=BERLIN)
@@ -103,14 +103,6 @@ def comparable(a: Answer) -> dict[str, Any]:
             "grid": a.busiest_grid}
 
 
-def _store(sessions: Any, events: list[TicketEvent]) -> None:
-    with unit_of_work(sessions) as session:
-        ticket_store.save_events_many(session, [(None, events)])
-        folded, failures, _ = ticket_store.fold_with(session, events)
-        assert not failures
-        ticket_store.store(session, folded)
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plans=ticket_plans, built_after=st.floats(0, 1),
        first_hours=st.sampled_from([None, BUSINESS_HOURS, OTHER_HOURS]),
@@ -130,10 +122,10 @@ def test_stored_answers_equal_the_reference(store: Any, plans: list[tuple[Any, .
             session.execute(delete(table))
     arrivals = [e for events in histories for e in events]
     early = arrivals[:round(built_after * len(arrivals))]
-    _store(sessions, early)
+    store_events(sessions, early)
     first = Settings(timezone=first_zone, business_hours=first_hours or "")
     rollups.build_missing(sessions, now=NOW, zone=first.zone, calendar=first.calendar())
-    _store(sessions, arrivals)
+    store_events(sessions, arrivals)
     reference = [fold_ticket(events) for events in histories]
     config = Settings(database_url=url, timezone="Europe/Berlin", business_hours=BUSINESS_HOURS,
                       segments="vip=tag:vip,org:Acme;refunds=tag:refund")

@@ -18,29 +18,14 @@ from bot.settings import Settings
 from metrics.catalog import MetricQuery
 from metrics.model import Channel, TicketEvent
 from storage import rollups
-from storage import tickets as ticket_store
-from storage.db import make_engine, make_sessions, unit_of_work
+from storage.db import unit_of_work
 from storage.migrate import alembic_config, upgrade
 from storage.tables import DailyMeasure, RollupDay, StaleSpan
+from tests.storage.conftest import store_events
 from tests.support.tickets import TicketStory
 
 UTC_ZONE = ZoneInfo("UTC")
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC_ZONE)
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Any:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield make_sessions(engine)
-    engine.dispose()
-
-
-def _store(sessions: Any, events: list[TicketEvent]) -> None:
-    with unit_of_work(sessions) as session:
-        ticket_store.save_events_many(session, [(None, events)])
-        folded = ticket_store.fold_with(session, events).tickets
-        ticket_store.store(session, folded)
 
 
 def _marks(session: Any) -> list[tuple[datetime, datetime]]:
@@ -63,7 +48,7 @@ def _first_responses(*minutes: int) -> list[TicketEvent]:
 
 
 def test_finished_days_are_built_once_and_then_read_instead_of_the_tickets(sessions: Any) -> None:
-    _store(sessions, _first_responses(10, 20, 30))  # first answered on 2, 3 and 4 November
+    store_events(sessions, _first_responses(10, 20, 30))  # first answered on 2, 3 and 4 November
     assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE) == 8  # 2 … 9 November; the 10th is not over
     assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE) == 0
     assert _frt(sessions) == (20 * 60, 3)
@@ -75,10 +60,10 @@ def test_finished_days_are_built_once_and_then_read_instead_of_the_tickets(sessi
 
 
 def test_a_late_event_makes_its_day_read_raw_until_it_is_built_again(sessions: Any) -> None:
-    _store(sessions, _first_responses(10, 20, 30))
+    store_events(sessions, _first_responses(10, 20, 30))
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     late = TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "t3").replied("+5m", by="ben").events[-1:]
-    _store(sessions, late)  # an earlier reply to the 3 November ticket arrives a week late
+    store_events(sessions, late)  # an earlier reply to the 3 November ticket arrives a week late
     assert _frt(sessions) == (10 * 60, 3)  # 10, 5, 30 minutes
     with unit_of_work(sessions) as session:
         assert _marks(session) == [(datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC))]
@@ -90,12 +75,12 @@ def test_a_late_event_makes_its_day_read_raw_until_it_is_built_again(sessions: A
 
 
 def test_a_ticket_taken_out_of_spam_a_week_later_counts_again_on_its_own_days(sessions: Any) -> None:
-    _store(sessions, _first_responses(10, 30))  # 2 and 3 November
+    store_events(sessions, _first_responses(10, 30))  # 2 and 3 November
     flagged = TicketStory(datetime(2026, 11, 4, 10, tzinfo=UTC), "t4").replied("+20m").spam("+1h")
-    _store(sessions, flagged.events)
+    store_events(sessions, flagged.events)
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _frt(sessions) == (20 * 60, 2)  # 10 and 30 minutes: the spam is left out
-    _store(sessions, flagged.not_spam("+6d").events[-1:])  # restored on 10 November
+    store_events(sessions, flagged.not_spam("+6d").events[-1:])  # restored on 10 November
     with unit_of_work(sessions) as session:  # the ticket's old day is read raw again
         assert (datetime(2026, 11, 4, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC)) in _marks(session)
     assert _frt(sessions) == (20 * 60, 3)  # 10, 20, 30 minutes
@@ -107,7 +92,7 @@ def test_a_question_about_tags_reads_the_tickets(sessions: Any) -> None:
     """Daily measures carry channel, priority, group, agent and helpdesk, not tags or segments."""
     billing = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1", tags=("billing",), channel=Channel.CHAT)
     events = billing.replied("+10m").events
-    _store(sessions, events + _first_responses(0, 20))
+    store_events(sessions, events + _first_responses(0, 20))
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 tag:billing") == (10 * 60, 1)
     assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:chat") == (10 * 60, 1)
@@ -126,7 +111,8 @@ def test_agents_read_the_daily_measures_and_count_a_conversation_once_across_day
     """Ana replies to one ticket on 2 and 4 November, Ben on the 4th: one conversation each,
     one for the team, however many days the replies are spread over."""
     story = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1").assigned("+1m", "ana").replied("+5m")
-    _store(sessions, story.replied("+2880m", by="ben").replied("+2881m").solved("+2882m").rated("+2883m", 5).events)
+    story = story.replied("+2880m", by="ben").replied("+2881m").solved("+2882m").rated("+2883m", 5)
+    store_events(sessions, story.events)
     expected = {"ana": (2.0, 1.0, 1.0, 1.0), "ben": (1.0, 1.0, 0.0, 0.0), "team": (3.0, 1.0, 1.0, 1.0)}
     assert _agents(sessions) == expected  # read from the tickets
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
@@ -154,7 +140,7 @@ def test_business_time_is_read_from_days_built_under_the_same_business_hours(ses
     """A ticket from Monday 16:00 answered at 18:00 waited 1 business hour while the team works
     until 17:00, 2 when it works until 19:00. Days keep the business seconds of the hours they were
     built under; asked under other hours, they are read from the tickets until built again."""
-    _store(sessions, TicketStory(datetime(2026, 11, 2, 16, tzinfo=UTC), "t1").replied("+2h").events)
+    store_events(sessions, TicketStory(datetime(2026, 11, 2, 16, tzinfo=UTC), "t1").replied("+2h").events)
     short = Settings(business_hours=SHORT_DAYS).calendar()
     long = Settings(business_hours=LONG_DAYS).calendar()
     assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE, calendar=short) == 8
@@ -196,7 +182,7 @@ def test_a_breakdown_gives_its_total_from_the_same_read_of_each_day(
     """'frt by channel' reads each period's packed first responses once, for the rows and the
     total alike; the total is the one 'frt' alone gives."""
     chat = TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "c1", channel=Channel.CHAT).replied("+2m").events
-    _store(sessions, _first_responses(10, 20, 30) + chat)
+    store_events(sessions, _first_responses(10, 20, 30) + chat)
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     alone, _ = _daily_reads(sessions, "frt 2026-11-01..2026-11-09", monkeypatch)
     total, reads = _daily_reads(sessions, "frt 2026-11-01..2026-11-09 by channel", monkeypatch)
@@ -220,7 +206,7 @@ def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_t
     """Volume only counts messages: a day keeps how many each kind of ticket got, not a row each.
     Migration 0015 turns days packed a row per message into that, and back on a downgrade."""
     story = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1").wrote("+0m").replied("+5m").wrote("+1h")
-    _store(sessions, story.replied("+2h").events + _first_responses(10, 20))  # t2 and t3 get one reply each
+    store_events(sessions, story.replied("+2h").events + _first_responses(10, 20))  # t2 and t3 get one reply each
     assert _volume(sessions) == (2, 4)  # from the tickets
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     assert _volume(sessions) == (2, 4)
@@ -249,7 +235,7 @@ def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_t
 def test_a_built_day_without_a_measure_is_read_from_the_tickets(sessions: Any) -> None:
     """A replica still on an older release may build a day while a newer one runs: a measure that
     release did not keep is missing from that day, and questions read the day raw, not as empty."""
-    _store(sessions, _first_responses(10, 20, 30))
+    store_events(sessions, _first_responses(10, 20, 30))
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     with unit_of_work(sessions) as session:
         session.execute(delete(DailyMeasure).where(DailyMeasure.measure == "frt",
