@@ -12,7 +12,7 @@ Create Date: 2026-12-07 18:00:00
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -56,7 +56,7 @@ def downgrade() -> None:
     )
     op.create_index('ix_stale_days_day', 'stale_days', ['day'])
     spans = sa.table('stale_spans', sa.column('starts_at', UTCDateTime()), sa.column('ends_at', UTCDateTime()))
-    days: set = set()
+    days: set[date] = set()
     for starts_at, ends_at in op.get_bind().execute(sa.select(spans.c.starts_at, spans.c.ends_at).distinct()):
         day = starts_at.astimezone(UTC).date()
         while datetime.combine(day, time(), UTC) < ends_at:
