@@ -42,14 +42,19 @@ def _peak_mb() -> float:
 
 
 PERIODS = ["yesterday", "last week", "last month", "last quarter", "last year"]
+# the slices a chart asks for: a row per day, week or month of the period
+SLICES = {"last month": ["by day"], "last year": ["by week", "by month"]}
 
 
 def questions(periods: list[str], breakdown: bool, metrics: list[str] | None = None) -> list[str]:
     names = [name for name in METRICS if metrics is None or name in metrics]
     asked = [f"{name} {period}" for name in names for period in periods]
     if breakdown:
-        asked += [f"{name} {period} by channel" for name in names for period in periods
-                  if name not in ("agents", "tags", "level") and not METRICS[name].of_customers]
+        broken_down = [name for name in names if name not in ("agents", "tags", "level")
+                       and not METRICS[name].of_customers]
+        asked += [f"{name} {period} by channel" for name in broken_down for period in periods]
+        asked += [f"{name} {period} {by}" for name in broken_down for period in periods
+                  for by in SLICES.get(period, [])]
     return asked
 
 

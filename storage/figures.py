@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, and_, distinct, exists, false, func, not_, or_, select, true
@@ -22,7 +23,7 @@ from metrics.dimensions import NONE, Dimension, Filter, SegmentRule, Segments
 from metrics.periods import Period
 from metrics.tags import TagReport, tag_report
 from metrics.volume import OldestTicket, age_seconds, peak_grid_of_moments
-from storage import metric_figures
+from storage import metric_figures, rollups
 from storage.metric_figures import TAGS, has_tag, open_at
 from storage.metric_figures import TICKETS as T
 from storage.rollups import TOTAL
@@ -94,18 +95,25 @@ class StoredSource:
         half = (len(periods) + 1) // 2
         later = sum((p.end - p.start for p in periods[half:]), timedelta())
         if self.sessions is None or later < SECOND_LANE_FROM:
-            return [work(self, p) for p in periods]
+            return self._each(work, periods)
         rest = _SECOND_LANE.submit(self._on_own_session, work, periods[half:])
-        done = [work(self, p) for p in periods[:half]]
+        done = self._each(work, periods[:half])
         if rest.cancel():
-            return done + [work(self, p) for p in periods[half:]]
+            return done + self._each(work, periods[half:])
         return done + rest.result()
 
     def _on_own_session(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
         assert self.sessions is not None
         with self.sessions() as session:
-            twin = StoredSource(session, self.filter_list, self.context)
-            return [work(twin, p) for p in periods]
+            return StoredSource(session, self.filter_list, self.context)._each(work, periods)
+
+    def _each(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
+        """work(self, period) for each period, in order; slices one after the other (a breakdown by
+        day, week or month) read their stretch's built days once (storage.rollups.read_days_once)."""
+        if len(periods) < 2 or any(a.end != b.start for a, b in pairwise(periods)):
+            return [work(self, p) for p in periods]
+        with rollups.read_days_once(self.session, periods[0].start, periods[-1].end):
+            return [work(self, p) for p in periods]
 
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The name the helpdesk last gave each agent id on an assigned ticket."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -268,25 +269,88 @@ def _rolled_up(by: Dimension | None, filters: Sequence[Filter]) -> bool:
 def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],
           zone: ZoneInfo, calendar: BusinessCalendar | None, into: _Groups | _PerTuple) -> None:
     """Hands the period's built days and raw stretches to `into`."""
-    width = measure.width
-    built, raw_ranges = _plan(session, period, zone, calendar if measure.business is not None else None)
+    calendar = calendar if measure.business is not None else None
+    built, raw_ranges = _plan(session, period, zone, calendar)
     if built:
-        into.dims = _stored_dims(session)
-        expected = _day_rows(session, measure.name, built)
-        kept, packed = _unpacked(_packed_days(session, measure.name, built), expected, width)
-        # a day built by a release that did not keep this measure (replicas mid-upgrade): read raw
+        days = _from_stretch(session, measure, period, zone, calendar) or _DaysRead.of(session, measure, built)
+        into.dims = _stored_dims(session)  # after the read: it holds every tuple the read's codes name
+        missing, codes, packed = days.rows(built)
+        # a day built by a release that did not keep this measure (replicas mid-upgrade), or built
+        # since a stretch was read: read raw
         raw_ranges = raw_ranges + [(_midnight(day, zone), _midnight(day + timedelta(days=1), zone))
-                                   for day in built if day not in kept]
+                                   for day in missing]
+        del days  # a year's rows: each array of them counts against the memory target
         if len(packed):
-            ids = packed[:, 0].astype(np.int32)
-            if len(ids) and ids.max() >= len(into.dims.by_id):  # a day built since this question began
-                into.dims = _stored_dims(session, fresh=True)
-            codes = into.dims.by_id[ids]
-            del ids  # a year's rows: each array of them counts against the memory target
             into.add_packed(codes, packed)
     for start, end in raw_ranges:
         for dims, values in _raw(session, measure, start, end, conditions, calendar).items():
             into.add_raw(dims, values)
+
+
+@dataclass
+class _DaysRead:
+    """One measure's packed rows of some built days, in day order, with their attribute codes
+    (positions in the session's `_stored_dims`) and where each day's rows are."""
+
+    where: dict[date, tuple[int, int]]
+    codes: np.ndarray
+    packed: np.ndarray
+
+    @classmethod
+    def of(cls, session: Session, measure: Measure, days: list[date]) -> _DaysRead:
+        expected = _day_rows(session, measure.name, days)
+        where, packed = _unpacked(_packed_days(session, measure.name, days), expected, measure.width)
+        ids = packed[:, 0].astype(np.int32)
+        dims = _stored_dims(session)
+        if len(ids) and ids.max() >= len(dims.by_id):  # a day built since this question began
+            dims = _stored_dims(session, fresh=True)
+        return cls(where, dims.by_id[ids], packed)
+
+    def rows(self, days: list[date]) -> tuple[list[date], np.ndarray, np.ndarray]:
+        """The days not in this read, then the codes and rows of the others (the arrays themselves
+        when that is all of them: a year read at once is not copied)."""
+        missing = [day for day in days if day not in self.where]
+        ranges: list[list[int]] = []
+        for a, b in sorted(self.where[day] for day in days if day in self.where):
+            if ranges and ranges[-1][1] == a:
+                ranges[-1][1] = b  # days next to each other in the read are one stretch of rows
+            else:
+                ranges.append([a, b])
+        if len(ranges) == 1:
+            a, b = ranges[0]
+            return missing, self.codes[a:b], self.packed[a:b]
+        return (missing, np.concatenate([self.codes[a:b] for a, b in ranges] or [np.empty(0, np.int32)]),
+                np.concatenate([self.packed[a:b] for a, b in ranges] or [self.packed[:0]]))
+
+
+_STRETCH = "rollup_stretch"
+
+
+@contextmanager
+def read_days_once(session: Session, start: datetime, end: datetime) -> Iterator[None]:
+    """While it lasts, a read of a period within [start, end) takes its built days from one read of
+    all of that stretch's built days per measure, kept for the next period: a year by week is one
+    read of each measure instead of 52."""
+    session.info[_STRETCH] = (start, end, {})
+    try:
+        yield
+    finally:
+        session.info.pop(_STRETCH, None)
+
+
+def _from_stretch(session: Session, measure: Measure, period: Period, zone: ZoneInfo,
+                  calendar: BusinessCalendar | None) -> _DaysRead | None:
+    """The built days of `read_days_once`'s stretch, read once, when `period` lies within it."""
+    if _STRETCH not in session.info:
+        return None
+    start, end, done = session.info[_STRETCH]
+    if not start <= period.start <= period.end <= end:
+        return None
+    key = (measure.name, calendar.fingerprint if calendar is not None else None)
+    if key not in done:
+        built, _ = _plan(session, Period(start, end, "stretch"), zone, calendar)
+        done[key] = _DaysRead.of(session, measure, built) if built else None
+    return done[key]  # type: ignore[no-any-return]
 
 
 def _packed_days(session: Session, name: str, days: list[date]) -> Iterator[tuple[date, bytes]]:
@@ -299,13 +363,13 @@ def _packed_days(session: Session, name: str, days: list[date]) -> Iterator[tupl
     if session.get_bind().dialect.name == "postgresql":
         # psycopg reads bytea as hex text unless asked for binary: binary halves a year's read
         with driver.cursor(binary=True) as cursor:  # type: ignore[call-arg]
-            found = cursor.stream("SELECT day, data FROM daily_measures WHERE measure = %s AND day BETWEEN %s AND %s",
-                                  (name, first, last))
+            found = cursor.stream("SELECT day, data FROM daily_measures WHERE measure = %s AND day BETWEEN %s AND %s "
+                                  "ORDER BY day", (name, first, last))
             yield from ((day, data) for day, data in found if day in wanted)
         return
     cursor = driver.cursor()
     try:  # SQLite keeps a Date as its ISO text (sqlalchemy's Date on SQLite)
-        cursor.execute("SELECT day, data FROM daily_measures WHERE measure = ? AND day BETWEEN ? AND ?",
+        cursor.execute("SELECT day, data FROM daily_measures WHERE measure = ? AND day BETWEEN ? AND ? ORDER BY day",
                        (name, first.isoformat(), last.isoformat()))
         for text, data in cursor:
             if (day := date.fromisoformat(text)) in wanted:
@@ -323,23 +387,29 @@ def _day_rows(session: Session, name: str, days: list[date]) -> dict[date, int]:
 
 
 def _unpacked(found: Iterable[tuple[date, bytes]], expected: dict[date, int], width: int,
-              ) -> tuple[set[date], np.ndarray]:
-    """The days found, and their packed rows one after the other, copied into one array sized by
-    `expected` (each day's rows, read just before). A day rebuilt in between by another process
-    does not fit its place: it is put after the others."""
+              ) -> tuple[dict[date, tuple[int, int]], np.ndarray]:
+    """Where each day found has its rows, and the days' packed rows one after the other, copied
+    into one array sized by `expected` (each day's rows, read just before). A day rebuilt in
+    between by another process does not fit its place: it is put after the others."""
     packed = np.empty((sum(expected.values()), width + 1))
-    kept: set[date] = set()
-    rebuilt: list[np.ndarray] = []
+    where: dict[date, tuple[int, int]] = {}
+    rebuilt: list[tuple[date, np.ndarray]] = []
     row = 0
     for day, data in found:
         rows = np.frombuffer(data, dtype=np.float64).reshape(-1, width + 1)
-        kept.add(day)
         if expected.get(day) == len(rows) and row + len(rows) <= len(packed):
             packed[row:row + len(rows)] = rows
+            where[day] = (row, row + len(rows))
             row += len(rows)
         else:
-            rebuilt.append(rows)
-    return kept, packed if row == len(packed) and not rebuilt else np.concatenate([packed[:row], *rebuilt])
+            rebuilt.append((day, rows))
+    if row == len(packed) and not rebuilt:
+        return where, packed
+    filled = packed[:row]
+    for day, rows in rebuilt:
+        where[day] = (row, row + len(rows))
+        row += len(rows)
+    return where, np.concatenate([filled, *(rows for _, rows in rebuilt)])
 
 
 class _Dims:

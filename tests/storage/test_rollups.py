@@ -194,6 +194,39 @@ def test_a_breakdown_gives_its_total_from_the_same_read_of_each_day(
     assert sorted(reads) == ["csat", "frt"]  # once each
 
 
+def test_a_breakdown_by_day_reads_each_measure_of_its_days_once(
+        sessions: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'frt ... by day' reads the period's built days once for the total and once for all nine
+    days' rows, not once a day; each day's row has its own first response."""
+    store_events(sessions, _first_responses(10, 20, 30))  # 2, 3 and 4 November
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
+    query = parse_query("frt 2026-11-01..2026-11-09 by day", now=NOW, tz=UTC_ZONE)
+    assert isinstance(query, MetricQuery)
+    reads: list[str] = []
+    read_days = rollups._packed_days
+
+    def counted_read(session: Any, name: str, days: Any) -> Any:
+        reads.append(name)
+        return read_days(session, name, days)
+
+    monkeypatch.setattr(rollups, "_packed_days", counted_read)
+    answer = answer_query(sessions, Settings(timezone="UTC"), query, now=NOW)
+    assert reads == ["frt", "frt"]  # the period's total, then its days (the period before has none built)
+    assert [(row.label, row.figures["median"]) for row in answer.rows][:5] == [
+        ("2026-11-01", None), ("2026-11-02", 600), ("2026-11-03", 1200), ("2026-11-04", 1800), ("2026-11-05", None)]
+
+
+def test_a_read_of_some_days_takes_their_rows_and_names_the_days_it_lacks() -> None:
+    nov = [datetime(2026, 11, day).date() for day in range(1, 6)]
+    found = [(nov[0], _packed((1, 10))), (nov[1], _packed((1, 20), (1, 21))), (nov[3], _packed((1, 40)))]
+    where, packed = rollups._unpacked(iter(found), {nov[0]: 1, nov[1]: 2, nov[3]: 1}, 1)
+    days = rollups._DaysRead(where, np.zeros(len(packed), dtype=np.int32), packed)
+    missing, codes, rows = days.rows(nov[1:4])
+    assert missing == [nov[2]] and rows[:, 1].tolist() == [20, 21, 40] and len(codes) == 3
+    missing, _, rows = days.rows(nov[:2])
+    assert missing == [] and rows[:, 1].tolist() == [10, 20, 21] and rows.base is not None  # a view: no copy
+
+
 def _volume(sessions: Any) -> tuple[Any, Any]:
     query = parse_query("volume 2026-11-01..2026-11-09", now=NOW, tz=UTC_ZONE)
     assert isinstance(query, MetricQuery)
@@ -253,8 +286,9 @@ def test_a_day_rebuilt_between_counting_its_rows_and_reading_them_loses_no_row()
     to none; every row read is kept, none is made up."""
     nov2, nov3, nov4 = (datetime(2026, 11, day).date() for day in (2, 3, 4))
     found = [(nov2, _packed((1, 10), (1, 20))), (nov3, _packed((2, 30), (2, 40), (2, 50)))]
-    kept, packed = rollups._unpacked(iter(found), {nov2: 2, nov3: 2, nov4: 1}, 1)
-    assert kept == {nov2, nov3}
+    where, packed = rollups._unpacked(iter(found), {nov2: 2, nov3: 2, nov4: 1}, 1)
     assert packed[:, 1].tolist() == [10, 20, 30, 40, 50]
-    kept, packed = rollups._unpacked(iter(found[::-1]), {nov2: 1, nov3: 3}, 1)  # 2 November counted 1 row, read 2
-    assert sorted(packed[:, 1].tolist()) == [10, 20, 30, 40, 50]
+    assert where == {nov2: (0, 2), nov3: (2, 5)}  # each day's rows, for a read of some of the days
+    where, packed = rollups._unpacked(iter(found[::-1]), {nov2: 1, nov3: 3}, 1)  # 2 November counted 1 row, read 2
+    assert packed[:, 1].tolist() == [30, 40, 50, 10, 20]
+    assert where == {nov3: (0, 3), nov2: (3, 5)}
