@@ -474,27 +474,37 @@ def _plan(session: Session, period: Period, zone: ZoneInfo,
     raw: once per question (a session answers one), so all its measures read the same days."""
     asked = ("rollup_plan", period.start, period.end, zone.key, calendar.fingerprint if calendar is not None else None)
     if asked not in session.info:
-        session.info[asked] = _plan_days(session, period, zone, calendar)
+        days = whole_days(period.start, period.end, zone)
+        stretch = session.info.get(_STRETCH)
+        if days and stretch is not None and stretch[0] <= period.start <= period.end <= stretch[1] \
+                and (stretch[0], stretch[1]) != (period.start, period.end):  # a slice: its days are the stretch's
+            usable = set(_plan(session, Period(stretch[0], stretch[1], "stretch"), zone, calendar)[0])
+        else:
+            usable = _usable_days(session, days, zone, calendar)
+        session.info[asked] = _planned(period, [day for day in days if day in usable], zone)
     return session.info[asked]  # type: ignore[no-any-return]
 
 
-def _plan_days(session: Session, period: Period, zone: ZoneInfo,
-               calendar: BusinessCalendar | None) -> tuple[list[date], list[tuple[datetime, datetime]]]:
-    days = whole_days(period.start, period.end, zone)
-    usable: set[date] = set()
-    if days:
-        built = set(session.scalars(select(RollupDay.day).where(
-            RollupDay.day >= days[0], RollupDay.day <= days[-1], RollupDay.zone == zone.key,
-            *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
-        usable = built - _stale_days(session, days[0], days[-1], zone)
+def _usable_days(session: Session, days: list[date], zone: ZoneInfo, calendar: BusinessCalendar | None) -> set[date]:
+    """Those of `days` built in `zone` (with a calendar, under it) and not stale since."""
+    if not days:
+        return set()
+    built = set(session.scalars(select(RollupDay.day).where(
+        RollupDay.day >= days[0], RollupDay.day <= days[-1], RollupDay.zone == zone.key,
+        *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
+    return built - _stale_days(session, days[0], days[-1], zone)
+
+
+def _planned(period: Period, usable: list[date], zone: ZoneInfo) -> tuple[list[date], list[tuple[datetime, datetime]]]:
+    """The usable days (in order), and the stretches of the period between them, to read raw."""
     raw, cursor = [], period.start
-    for day in sorted(usable):
+    for day in usable:
         if cursor < _midnight(day, zone):
             raw.append((cursor, _midnight(day, zone)))
         cursor = _midnight(day + timedelta(days=1), zone)
     if cursor < period.end:
         raw.append((cursor, period.end))
-    return sorted(usable), raw
+    return usable, raw
 
 
 def whole_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
