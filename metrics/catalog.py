@@ -8,6 +8,7 @@ loaded for the period (and the comparison period) in, an `Answer` out. The gramm
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -314,6 +315,11 @@ class Source(Protocol):
         the same time, each on a source of its own with the same filters."""
         ...
 
+    def reading(self, period: Period) -> AbstractContextManager[None]:
+        """While it lasts, the work is about parts of `period` (a breakdown by day, week or month):
+        a stored source may read the period once for all of them."""
+        ...
+
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]: ...
 
     def tag_report(self, period: Period, previous: Period) -> TagReport: ...
@@ -348,6 +354,9 @@ class TicketSource:
     def side_by_side(self, work: Callable[[Source, Period], T], periods: Sequence[Period]) -> list[T]:
         return [work(self, p) for p in periods]
 
+    def reading(self, period: Period) -> AbstractContextManager[None]:
+        return nullcontext()
+
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         return {key: self.names[key] for key in keys if key in self.names}
 
@@ -371,14 +380,16 @@ def answer_from(query: MetricQuery, source: Source, context: Context) -> Answer:
     metric, previous = query.metric, query.comparison
     columns = _business_columns(context.calendar, metric.columns) if metric.business_time else metric.columns
     periods = [query.period] if previous is None else [query.period, previous]
-    now, *earlier = source.side_by_side(lambda s, p: _figures_in(query, s, p), periods)
-    before = earlier[0] if earlier else None
-    if metric.own_rows is not None:
-        rows = metric.own_rows.rows(query, now.groups, before and before.groups, source, context)
-    elif isinstance(query.group_by, Unit):
-        rows = _slice_rows(query, source)
-    else:
-        rows = _breakdown(query, now.groups, before and before.groups, source, context)
+    sliced = metric.own_rows is None and isinstance(query.group_by, Unit)
+    with source.reading(query.period) if sliced else nullcontext():  # the total and its slices read it once
+        now, *earlier = source.side_by_side(lambda s, p: _figures_in(query, s, p), periods)
+        before = earlier[0] if earlier else None
+        if metric.own_rows is not None:
+            rows = metric.own_rows.rows(query, now.groups, before and before.groups, source, context)
+        elif sliced:
+            rows = _slice_rows(query, source)
+        else:
+            rows = _breakdown(query, now.groups, before and before.groups, source, context)
     total = Row("all", "All", now.total, before and before.total)
     details = metric.details(query, source) if metric.details else {}
     return Answer(query, columns, total, rows, **details)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -106,6 +107,9 @@ class StoredSource:
         assert self.sessions is not None
         with self.sessions() as session:
             return StoredSource(session, self.filter_list, self.context)._each(work, periods)
+
+    def reading(self, period: Period) -> AbstractContextManager[None]:
+        return rollups.read_days_once(self.session, period.start, period.end)
 
     def _each(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
         """work(self, period) for each period, in order; slices one after the other (a breakdown by

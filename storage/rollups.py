@@ -330,12 +330,19 @@ _STRETCH = "rollup_stretch"
 def read_days_once(session: Session, start: datetime, end: datetime) -> Iterator[None]:
     """While it lasts, a read of a period within [start, end) takes its built days from one read of
     all of that stretch's built days per measure, kept for the next period: a year by week is one
-    read of each measure instead of 52."""
+    read of each measure instead of 52. Within a stretch already being read, nothing changes."""
+    outer = session.info.get(_STRETCH)
+    if outer is not None and outer[0] <= start <= end <= outer[1]:
+        yield
+        return
     session.info[_STRETCH] = (start, end, {})
     try:
         yield
     finally:
-        session.info.pop(_STRETCH, None)
+        if outer is None:
+            session.info.pop(_STRETCH, None)
+        else:
+            session.info[_STRETCH] = outer
 
 
 def _from_stretch(session: Session, measure: Measure, period: Period, zone: ZoneInfo,
