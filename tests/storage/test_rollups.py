@@ -160,8 +160,8 @@ def test_business_time_is_read_from_days_built_under_the_same_business_hours(ses
     assert _business_frt(sessions, SHORT_DAYS) == (3600, 1)
 
 
-def _daily_reads(sessions: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], list[str]]:
-    """The answer's total and the measure of each read of the daily measures it made."""
+def _answer_and_reads(sessions: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[str]]:
+    """The answer and the measure of each read of the daily measures it made."""
     query = parse_query(text, now=NOW, tz=UTC_ZONE)
     assert isinstance(query, MetricQuery)
     reads: list[str] = []
@@ -173,7 +173,12 @@ def _daily_reads(sessions: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> t
 
     with monkeypatch.context() as patch:
         patch.setattr(rollups, "_packed_days", counted_read)
-        answer = answer_query(sessions, Settings(timezone="UTC"), query, now=NOW)
+        return answer_query(sessions, Settings(timezone="UTC"), query, now=NOW), reads
+
+
+def _daily_reads(sessions: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], list[str]]:
+    """The answer's total and the measure of each read of the daily measures it made."""
+    answer, reads = _answer_and_reads(sessions, text, monkeypatch)
     return answer.total.figures | {"previous": answer.total.previous}, reads
 
 
@@ -200,17 +205,7 @@ def test_a_breakdown_by_day_reads_each_measure_of_its_days_once(
     not once a day; each day's row has its own first response."""
     store_events(sessions, _first_responses(10, 20, 30))  # 2, 3 and 4 November
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
-    query = parse_query("frt 2026-11-01..2026-11-09 by day", now=NOW, tz=UTC_ZONE)
-    assert isinstance(query, MetricQuery)
-    reads: list[str] = []
-    read_days = rollups._packed_days
-
-    def counted_read(session: Any, name: str, days: Any) -> Any:
-        reads.append(name)
-        return read_days(session, name, days)
-
-    monkeypatch.setattr(rollups, "_packed_days", counted_read)
-    answer = answer_query(sessions, Settings(timezone="UTC"), query, now=NOW)
+    answer, reads = _answer_and_reads(sessions, "frt 2026-11-01..2026-11-09 by day", monkeypatch)
     assert reads == ["frt"]  # the period before has no built day
     assert [(row.label, row.figures["median"]) for row in answer.rows][:5] == [
         ("2026-11-01", None), ("2026-11-02", 600), ("2026-11-03", 1200), ("2026-11-04", 1800), ("2026-11-05", None)]
