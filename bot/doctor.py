@@ -118,10 +118,10 @@ def database_findings(db: DatabaseState) -> list[Finding]:
                                          "it starts)")]
     if db.days_to_build > BUILT_BEHIND:
         return [Finding(LOOK, "database", f"{_n(db.days_to_build, 'finished day')} of {db.zone} {_have(db)} no "
-                                          "daily measures for the current time zone and business hours: questions "
-                                          "over them read every ticket (same answers, slower). `deskpulse serve` "
-                                          f"builds up to {ROLLUP_DAYS_PER_RUN} a minute; if it runs and this "
-                                          "number does not fall, look in its log for 'daily measures'")]
+                                          "up-to-date daily measures for the current time zone and business hours: "
+                                          "questions over them read every ticket (same answers, slower). "
+                                          f"`deskpulse serve` builds up to {ROLLUP_DAYS_PER_RUN} a minute; if it runs "
+                                          "and this number does not fall, look in its log for 'daily measures'")]
     return []
 
 

@@ -169,8 +169,9 @@ def test_finished_days_waiting_for_their_daily_measures_are_worth_a_look() -> No
     state = DatabaseState(url=url, current="0016", head="0016", zone="Europe/Berlin", days_to_build=412)
     [behind] = database_findings(state)
     assert behind.level == LOOK and behind.text.startswith(
-        "412 finished days of Europe/Berlin have no daily measures for the current time zone and business hours: "
-        "questions over them read every ticket (same answers, slower). `deskpulse serve` builds up to 31 a minute")
+        "412 finished days of Europe/Berlin have no up-to-date daily measures for the current time zone and "
+        "business hours: questions over them read every ticket (same answers, slower). `deskpulse serve` builds up "
+        "to 31 a minute")
     line = render(Report(now=NOW, database=state, slack=SlackSetup(), helpdesks=[]), [behind])[2]
     assert line == "database   sqlite:///deskpulse.db: schema 0016 (up to date) · 412 days to build"
 

@@ -64,7 +64,7 @@ def test_days_without_daily_measures_are_counted_until_they_are_built(
         tickets.store(session, [TicketStory(opened, "t1").replied("+5m").build()])
     finished = (datetime.now(berlin).date() - opened.astimezone(berlin).date()).days  # to yesterday
     _, output = doctor()
-    assert f"{finished} finished days of Europe/Berlin have no daily measures" in output
+    assert f"{finished} finished days of Europe/Berlin have no up-to-date daily measures" in output
     assert f"{finished} days to build" in output
     rollups.build_missing(sessions, now=datetime.now(UTC), zone=berlin)
     engine.dispose()
