@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, and_, distinct, exists, false, func, not_, or_, select, true
@@ -96,28 +95,25 @@ class StoredSource:
         half = (len(periods) + 1) // 2
         later = sum((p.end - p.start for p in periods[half:]), timedelta())
         if self.sessions is None or later < SECOND_LANE_FROM:
-            return self._each(work, periods)
-        rest = _SECOND_LANE.submit(self._on_own_session, work, periods[half:])
-        done = self._each(work, periods[:half])
+            return [work(self, p) for p in periods]
+        # slices of a period `reading` reads once: the second lane reads its half once too
+        once = rollups.reads_once(self.session, periods[half].start, periods[-1].end)
+        rest = _SECOND_LANE.submit(self._on_own_session, work, periods[half:], once)
+        done = [work(self, p) for p in periods[:half]]
         if rest.cancel():
-            return done + self._each(work, periods[half:])
+            return done + [work(self, p) for p in periods[half:]]
         return done + rest.result()
 
-    def _on_own_session(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
+    def _on_own_session(self, work: Callable[[Source, Period], Result], periods: Sequence[Period],
+                        once: bool) -> list[Result]:
         assert self.sessions is not None
         with self.sessions() as session:
-            return StoredSource(session, self.filter_list, self.context)._each(work, periods)
+            twin = StoredSource(session, self.filter_list, self.context)
+            with rollups.read_days_once(session, periods[0].start, periods[-1].end) if once else nullcontext():
+                return [work(twin, p) for p in periods]
 
     def reading(self, period: Period) -> AbstractContextManager[None]:
         return rollups.read_days_once(self.session, period.start, period.end)
-
-    def _each(self, work: Callable[[Source, Period], Result], periods: Sequence[Period]) -> list[Result]:
-        """work(self, period) for each period, in order; slices one after the other (a breakdown by
-        day, week or month) read their stretch's built days once (storage.rollups.read_days_once)."""
-        if len(periods) < 2 or any(a.end != b.start for a, b in pairwise(periods)):
-            return [work(self, p) for p in periods]
-        with rollups.read_days_once(self.session, periods[0].start, periods[-1].end):
-            return [work(self, p) for p in periods]
 
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The name the helpdesk last gave each agent id on an assigned ticket."""

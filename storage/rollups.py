@@ -332,7 +332,7 @@ def read_days_once(session: Session, start: datetime, end: datetime) -> Iterator
     all of that stretch's built days per measure, kept for the next period: a year by week is one
     read of each measure instead of 52. Within a stretch already being read, nothing changes."""
     outer = session.info.get(_STRETCH)
-    if outer is not None and outer[0] <= start <= end <= outer[1]:
+    if reads_once(session, start, end):
         yield
         return
     session.info[_STRETCH] = (start, end, {})
@@ -345,14 +345,18 @@ def read_days_once(session: Session, start: datetime, end: datetime) -> Iterator
             session.info[_STRETCH] = outer
 
 
+def reads_once(session: Session, start: datetime, end: datetime) -> bool:
+    """Whether [start, end) lies within the stretch `read_days_once` reads on this session."""
+    stretch = session.info.get(_STRETCH)
+    return stretch is not None and stretch[0] <= start <= end <= stretch[1]
+
+
 def _from_stretch(session: Session, measure: Measure, period: Period, zone: ZoneInfo,
                   calendar: BusinessCalendar | None) -> _DaysRead | None:
     """The built days of `read_days_once`'s stretch, read once, when `period` lies within it."""
-    if _STRETCH not in session.info:
+    if not reads_once(session, period.start, period.end):
         return None
     start, end, done = session.info[_STRETCH]
-    if not start <= period.start <= period.end <= end:
-        return None
     key = (measure.name, calendar.fingerprint if calendar is not None else None)
     if key not in done:
         built, _ = _plan(session, Period(start, end, "stretch"), zone, calendar)
@@ -483,7 +487,7 @@ def _plan(session: Session, period: Period, zone: ZoneInfo,
     if asked not in session.info:
         days = whole_days(period.start, period.end, zone)
         stretch = session.info.get(_STRETCH)
-        if days and stretch is not None and stretch[0] <= period.start <= period.end <= stretch[1] \
+        if days and reads_once(session, period.start, period.end) \
                 and (stretch[0], stretch[1]) != (period.start, period.end):  # a slice: its days are the stretch's
             usable = set(_plan(session, Period(stretch[0], stretch[1], "stretch"), zone, calendar)[0])
         else:
