@@ -230,7 +230,7 @@ def measured(session: Session, measure: Measure, period: Period, by: Dimension |
     assert not measure.tallied, "a tallied measure's rows stand for many: read it with counted()"
     if not _rolled_up(by, filters):
         return None
-    groups = _Groups(by, _keeper(filters), with_dims)
+    groups = _Groups(by, tuple(filters), with_dims)
     _read(session, measure, period, conditions, zone, calendar, groups)
     return groups.result(measure.width)
 
@@ -243,7 +243,7 @@ def counted(session: Session, measure: Measure, period: Period, by: Dimension | 
     counted without gathering each group's rows; groups with none are absent."""
     if not _rolled_up(by, filters):
         return None
-    counts = _Counts(by, _keeper(filters), measure.tallied, test)
+    counts = _Counts(by, tuple(filters), measure.tallied, test)
     _read(session, measure, period, conditions, zone, calendar, counts)
     return dict(counts.counts)
 
@@ -256,7 +256,7 @@ def summed(session: Session, measure: Measure, period: Period, by: Dimension | N
     assert not measure.tallied, "a tallied measure's rows stand for many: read it with counted()"
     if not _rolled_up(by, filters):
         return None
-    sums = _Sums(by, _keeper(filters))
+    sums = _Sums(by, tuple(filters))
     _read(session, measure, period, conditions, zone, calendar, sums)
     return sums.sums
 
@@ -426,10 +426,14 @@ def _unpacked(found: Iterable[tuple[date, bytes]], expected: dict[date, int], wi
 class _Dims:
     """Ticket attribute tuples numbered by position; stored ones also by their measure_dims id."""
 
-    def __init__(self, tuples: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None) -> None:
+    def __init__(self, tuples: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None,
+                 groupings: dict[_Asked, _Grouping] | None = None) -> None:
         self.tuples = tuples if tuples is not None else []
         self.by_id = by_id if by_id is not None else np.full(1, -1, dtype=np.int32)
+        self.stored = len(self.tuples)  # those a copy shares; a read may number raw rows' tuples after them
         self._numbers: dict[tuple[str | None, ...], int] | None = None  # made when raw rows need it
+        # per question shape, the stored tuples' groups: shared by every copy, so worked out once per process
+        self._groupings = groupings if groupings is not None else {}
 
     @classmethod
     def of(cls, stored: Sequence[tuple[int, tuple[str | None, ...]]]) -> _Dims:
@@ -439,7 +443,7 @@ class _Dims:
 
     def copy(self) -> _Dims:
         """One for a read, which may number raw rows' tuples too (`by_id` is only read)."""
-        return _Dims(list(self.tuples), self.by_id)
+        return _Dims(list(self.tuples), self.by_id, self._groupings)
 
     def number(self, dims: tuple[str | None, ...]) -> int:
         if self._numbers is None:
@@ -448,6 +452,50 @@ class _Dims:
             self._numbers[dims] = len(self.tuples)
             self.tuples.append(dims)
         return self._numbers[dims]
+
+    def grouped(self, by: Dimension | None, filters: tuple[Filter, ...]) -> _Grouping:
+        """Which answer group each tuple falls in, for a question grouped by `by` and filtered by `filters`."""
+        asked = (by, filters)
+        stored = self._groupings.get(asked)
+        if stored is None:
+            if len(self._groupings) >= _GROUPINGS_KEPT:  # typed filters are many: keep a bounded few
+                self._groupings.clear()
+            stored = self._groupings[asked] = _Grouping.of(self.tuples[:self.stored], by, filters)
+        return stored.extended(self.tuples[self.stored:], by, filters)
+
+
+_Asked = tuple[Dimension | None, tuple[Filter, ...]]
+_GROUPINGS_KEPT = 256
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    """The answer groups (`names`) and each attribute tuple's position among them (`lookup`, -1:
+    filtered out); one entry more than there are tuples, -1, for rows whose attributes are unknown."""
+
+    names: list[str]
+    lookup: np.ndarray
+
+    @classmethod
+    def of(cls, tuples: Sequence[tuple[str | None, ...]], by: Dimension | None,
+           filters: tuple[Filter, ...]) -> _Grouping:
+        return cls([], np.full(1, -1, dtype=np.int32)).extended(tuples, by, filters)
+
+    def extended(self, tuples: Sequence[tuple[str | None, ...]], by: Dimension | None,
+                 filters: tuple[Filter, ...]) -> _Grouping:
+        """The same, for these tuples numbered after the ones it has."""
+        if not tuples:
+            return self
+        keep, names = _keeper(filters), list(self.names)
+        position = {name: i for i, name in enumerate(names)}
+        more = [position.setdefault(_key(by, dims), len(position)) if keep(dims) else -1 for dims in tuples]
+        names.extend(list(position)[len(names):])
+        return _Grouping(names, np.concatenate([self.lookup[:-1], np.array(more, dtype=np.int32), self.lookup[-1:]]))
+
+    @property
+    def single(self) -> bool:
+        """Every tuple kept, all in one group (no breakdown, no filter that leaves any out)."""
+        return len(self.names) == 1 and bool((self.lookup[:-1] == 0).all())
 
 
 _DIMS_READ: dict[str, tuple[int, int, list[tuple[int, tuple[str | None, ...]]], _Dims]] = {}
@@ -578,28 +626,21 @@ def _key(by: Dimension | None, dims: tuple[str | None, ...]) -> str:
 class _Groups:
     """Measurements collected per answer group (the `by` key) from packed days and raw stretches."""
 
-    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], with_dims: bool) -> None:
-        self.by, self.keep, self.with_dims, self.dims = by, keep, with_dims, _Dims()
+    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...], with_dims: bool) -> None:
+        self.by, self.filters, self.with_dims, self.dims = by, filters, with_dims, _Dims()
         self.values: dict[str, list[np.ndarray]] = defaultdict(list)
         self.codes: dict[str, list[np.ndarray]] = defaultdict(list)
 
     def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
         """Packed rows (their numbers after the first column) whose attributes are
         `dims.tuples[code]`, filtered here (the days hold every ticket)."""
-        present = np.flatnonzero(np.bincount(codes + 1)) - 1  # only the attributes these rows carry
-        keys = {code: _key(self.by, self.dims.tuples[code]) if self.keep(self.dims.tuples[code]) else None
-                for code in present.tolist() if code >= 0}
-        names = sorted({k for k in keys.values() if k is not None})
-        if len(names) == 1 and len(keys) == len(present) and None not in keys.values():
-            self._take(names[0], codes, packed[:, 1:])  # every row in one group (no breakdown, no filter out)
+        grouping = self.dims.grouped(self.by, self.filters)
+        if grouping.single and (not len(codes) or codes.min() >= 0):
+            self._take(grouping.names[0], codes, packed[:, 1:])  # every row in one group
             return
-        position = {name: i for i, name in enumerate(names)}
-        # the last entry: unknown (-1); small numbers sort by radix
-        lookup = np.full(len(self.dims.tuples) + 1, -1, dtype=np.int16 if len(names) < 2 ** 15 - 1 else np.intp)
-        for code, key in keys.items():
-            if key is not None:
-                lookup[code] = position[key]
-        row_group = lookup[codes]
+        names = grouping.names
+        # small numbers sort by radix
+        row_group = grouping.lookup.astype(np.int16 if len(names) < 2 ** 15 - 1 else np.intp)[codes]
         # one stable sort by group, then each group is a slice of it
         order = np.argsort(row_group, kind="stable")
         values = np.take(packed, order, axis=0)[:, 1:]  # whole rows: the fastest copy
@@ -634,8 +675,8 @@ class _Groups:
 class _PerTuple:
     """Numbers added up per attribute tuple, then per answer group: no group's rows are gathered."""
 
-    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool]) -> None:
-        self.by, self.keep, self.dims = by, keep, _Dims()
+    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...]) -> None:
+        self.by, self.filters, self.dims = by, filters, _Dims()
 
     def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
         self._add(codes, packed[:, 1:])
@@ -646,23 +687,27 @@ class _PerTuple:
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _groups(self, codes: Iterable[int]) -> Iterator[tuple[int, str]]:
-        """(code, answer group) of each attribute tuple the filters keep; in a breakdown, once
-        more under TOTAL."""
-        for code in codes:
-            if self.keep(dims := self.dims.tuples[code]):
-                yield code, _key(self.by, dims)
-                if self.by is not None:
-                    yield code, TOTAL
+    def _per_group(self, per_code: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+        """From numbers per attribute tuple (a row each, the first for unknown attributes), the
+        same added up per answer group the filters keep; in a breakdown, also under TOTAL."""
+        grouping = self.dims.grouped(self.by, self.filters)
+        group = np.roll(grouping.lookup, 1)[:len(per_code)]  # per_code's first row: unknown, the lookup's last
+        kept = group >= 0
+        group, numbers = group[kept], per_code[kept]
+        sums = np.stack([np.bincount(group, weights=numbers[:, j], minlength=len(grouping.names))
+                         for j in range(numbers.shape[1])], axis=1)
+        yield from zip(grouping.names, sums, strict=True)
+        if self.by is not None:
+            yield TOTAL, numbers.sum(axis=0)
 
 
 class _Counts(_PerTuple):
     """How many measurements each answer group has (a tallied row: as many as its number), of
     those passing `test`."""
 
-    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool], tallied: bool,
+    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...], tallied: bool,
                  test: Callable[[np.ndarray], np.ndarray] | None) -> None:
-        super().__init__(by, keep)
+        super().__init__(by, filters)
         self.tallied, self.test = tallied, test
         self.counts: dict[str, int] = defaultdict(int)
 
@@ -671,24 +716,26 @@ class _Counts(_PerTuple):
         if self.test is not None:
             passed = self.test(values)
             weights = passed.astype(np.float64) if weights is None else weights * passed
-        per_code = np.bincount(codes + 1, weights=weights)  # the first: attributes unknown (-1)
-        for code, key in self._groups(np.flatnonzero(per_code[1:]).tolist()):
-            self.counts[key] += int(per_code[code + 1])  # whole numbers added up: exact
+        per_code = np.bincount(codes + 1, weights=weights, minlength=len(self.dims.tuples) + 1)
+        for key, (n,) in self._per_group(per_code[:, None]):
+            if n:
+                self.counts[key] += int(n)  # whole numbers added up: exact
 
 
 class _Sums(_PerTuple):
     """How many measurements each answer group has and the sum of each of their numbers."""
 
-    def __init__(self, by: Dimension | None, keep: Callable[[tuple[str | None, ...]], bool]) -> None:
-        super().__init__(by, keep)
+    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...]) -> None:
+        super().__init__(by, filters)
         self.sums: dict[str, np.ndarray] = {}
 
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
         size = len(self.dims.tuples) + 1  # the first: attributes unknown (-1)
         per_code = np.stack([np.bincount(codes + 1, minlength=size).astype(np.float64)] + [
             np.bincount(codes + 1, weights=values[:, j], minlength=size) for j in range(values.shape[1])], axis=1)
-        for code, key in self._groups(np.flatnonzero(per_code[1:, 0]).tolist()):
-            self.sums[key] = self.sums.get(key, 0) + per_code[code + 1]
+        for key, sums in self._per_group(per_code):
+            if sums[0]:
+                self.sums[key] = self.sums.get(key, 0) + sums
 
 
 def _joined(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
