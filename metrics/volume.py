@@ -50,10 +50,18 @@ def backlog(tickets: Sequence[Ticket], at: datetime) -> Figures:
 
 def backlog_by_age(ages: Sequence[float]) -> Figures:
     """The backlog figures from the ages (seconds since creation) of the unresolved tickets."""
-    buckets = dict.fromkeys((key for key, _ in AGE_BUCKETS), 0.0)
-    for age in ages:
-        buckets[next(key for key, hours in AGE_BUCKETS if age < hours * 3600)] += 1
-    return {"open": float(len(ages)), **buckets, "oldest_age": max(ages, default=None)}
+    younger = [sum(1 for age in ages if age < hours * 3600) for _, hours in AGE_BUCKETS[:-1]]
+    return backlog_from_counts(len(ages), younger, max(ages, default=None))
+
+
+def backlog_from_counts(open_count: int, younger_than: Sequence[int], oldest_age: float | None) -> Figures:
+    """The backlog figures from how many tickets are unresolved, how many of them are younger than
+    each AGE_BUCKETS limit but the last (a ticket falls in the first bucket whose limit its age
+    is under), and the oldest one's age: what a database counts without handing over each ticket."""
+    within = [*younger_than, open_count]
+    buckets = {key: float(n - (within[i - 1] if i else 0)) for i, ((key, _), n) in enumerate(zip(AGE_BUCKETS, within,
+                                                                                                   strict=True))}
+    return {"open": float(open_count), **buckets, "oldest_age": oldest_age}
 
 
 def age_seconds(created_at: datetime, at: datetime) -> float:

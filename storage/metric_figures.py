@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Subquery,
+    case,
     distinct,
     exists,
     func,
@@ -31,7 +32,7 @@ from metrics.response_times import both_summaries, resolution_figures
 from metrics.satisfaction import csat_tally
 from metrics.sla import sla_tally
 from metrics.stats import median_of_many
-from metrics.volume import age_seconds, backlog_by_age
+from metrics.volume import AGE_BUCKETS, age_seconds, backlog_by_age, backlog_from_counts
 from storage import order_figures, rollups
 from storage.rollups import TOTAL, Measured
 from storage.tables import SPAN_LENGTH_LIMITS, TicketMessage, TicketRow, TicketSpan, TicketTag
@@ -167,14 +168,15 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
 
 
 def backlog(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
-    """At the end of the period (now, for a period that has not ended)."""
+    """At the end of the period (now, for a period that has not ended); counted per group by the
+    database (metrics.volume.backlog_from_counts): a backlog is thousands of tickets."""
     at = period.end
-    ages: dict[str, list[float]] = defaultdict(list)
-    for key in _groups(by):
-        ages[key]
-    for key, (created_at,) in source.rows(by, [T.c.created_at], open_at(at), []):
-        ages[key].append(age_seconds(created_at, at))
-    return {key: backlog_by_age(values) for key, values in ages.items()}
+    younger = [func.count(case((T.c.created_at > at - timedelta(hours=hours), 1))) for _, hours in AGE_BUCKETS[:-1]]
+    figures = {key: backlog_by_age([]) for key in _groups(by)}
+    for key, (n, *younger_than, oldest) in source.rows(by, [func.count(), *younger, func.min(T.c.created_at)],
+                                                      open_at(at), [], aggregate=[]):
+        figures[key] = backlog_from_counts(n, younger_than, None if oldest is None else age_seconds(oldest, at))
+    return figures
 
 
 def _duration_figures(source: StoredSource, found: Measured) -> Figures:
