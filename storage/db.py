@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,6 +68,26 @@ def is_postgres(engine_or_session: Engine | Session) -> bool:
 def dialect_insert(session: Session, table: Any) -> Any:
     """INSERT with the dialect's ON CONFLICT clauses (both SQLite and PostgreSQL have them)."""
     return (pg_insert if is_postgres(session) else sqlite_insert)(table)
+
+
+@contextmanager
+def without_parallel_workers(session: Session) -> Iterator[None]:
+    """PostgreSQL plans the reads inside without parallel workers: meant for many small reads (a
+    breakdown by day or week reads the tickets open at each slice's edge), where starting two
+    workers took ~6 ms of a 2.4 ms read. Ends with the transaction if the work inside fails."""
+    if not is_postgres(session) or session.info.get(_SERIAL):  # within one already: it decides
+        yield
+        return
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    session.info[_SERIAL] = True
+    try:
+        yield
+    finally:
+        del session.info[_SERIAL]
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather TO DEFAULT"))
+
+
+_SERIAL = "without_parallel_workers"
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

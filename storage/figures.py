@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from metrics.periods import Period
 from metrics.tags import TagReport, tag_report
 from metrics.volume import OldestTicket, age_seconds, peak_grid_of_moments
 from storage import metric_figures, rollups
+from storage.db import without_parallel_workers
 from storage.metric_figures import TAGS, has_tag, open_at
 from storage.metric_figures import TICKETS as T
 from storage.rollups import TOTAL
@@ -109,11 +110,18 @@ class StoredSource:
         assert self.sessions is not None
         with self.sessions() as session:
             twin = StoredSource(session, self.filter_list, self.context)
-            with rollups.read_days_once(session, periods[0].start, periods[-1].end) if once else nullcontext():
+            with twin._reading(periods[0].start, periods[-1].end) if once else nullcontext():
                 return [work(twin, p) for p in periods]
 
     def reading(self, period: Period) -> AbstractContextManager[None]:
-        return rollups.read_days_once(self.session, period.start, period.end)
+        return self._reading(period.start, period.end)
+
+    @contextmanager
+    def _reading(self, start: datetime, end: datetime) -> Iterator[None]:
+        """Built days read once for the whole stretch; the rest (edges, the tickets open at each
+        slice's start or end) is many small reads."""
+        with rollups.read_days_once(self.session, start, end), without_parallel_workers(self.session):
+            yield
 
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The name the helpdesk last gave each agent id on an assigned ticket."""

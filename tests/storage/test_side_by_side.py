@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from bot.ask import answer_query
 from bot.grammar import parse_query
@@ -120,3 +121,27 @@ def test_two_lanes_give_the_answer_of_one(sessions: Any, text: str) -> None:
         one_lane = answer_from(query, StoredSource(session, query.filters, context), context)
     assert answer_query(sessions, settings, query, now=NOW) == one_lane
     assert one_lane.total.figures != {} and one_lane.total.previous is not None
+
+
+def _parallel_workers(source: Source, period: Period) -> str | None:
+    assert isinstance(source, StoredSource)
+    if source.dialect != "postgresql":
+        return None
+    return str(source.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar())
+
+
+def test_the_slices_of_a_period_are_read_without_parallel_workers_on_both_lanes(sessions: Any) -> None:
+    """Each slice's edge is a small read, where starting PostgreSQL's workers costs more than it saves."""
+    slices = [Period(THIS_YEAR.start + timedelta(weeks=n), THIS_YEAR.start + timedelta(weeks=n + 1), "week")
+              for n in range(52)]
+    with sessions() as session:
+        source = StoredSource(session, [], Settings().metric_context(NOW), sessions=sessions)
+        before = _parallel_workers(source, THIS_YEAR)
+        with source.reading(THIS_YEAR):
+            during = source.side_by_side(_parallel_workers, slices)
+        after = _parallel_workers(source, THIS_YEAR)
+    if source.dialect == "postgresql":
+        assert before == after != "0"
+        assert set(during) == {"0"}
+    else:
+        assert set(during) == {None}
