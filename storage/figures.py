@@ -110,7 +110,7 @@ class StoredSource:
         assert self.sessions is not None
         with self.sessions() as session:
             twin = StoredSource(session, self.filter_list, self.context)
-            with twin._reading(periods[0].start, periods[-1].end) if once else nullcontext():
+            with twin._reading_alongside(self.session) if once else nullcontext():
                 return [work(twin, p) for p in periods]
 
     def reading(self, period: Period) -> AbstractContextManager[None]:
@@ -121,6 +121,12 @@ class StoredSource:
         """Built days read once for the whole stretch; the rest (edges, the tickets open at each
         slice's start or end) is many small reads."""
         with rollups.read_days_once(self.session, start, end), without_parallel_workers(self.session):
+            yield
+
+    @contextmanager
+    def _reading_alongside(self, reader: Session) -> Iterator[None]:
+        """As `_reading` on `reader`, sharing its reads of built days."""
+        with rollups.read_alongside(self.session, reader), without_parallel_workers(self.session):
             yield
 
     def agent_names(self, keys: Iterable[str]) -> dict[str, str]:

@@ -273,7 +273,7 @@ def _read(session: Session, measure: Measure, period: Period, conditions: Sequen
     built, raw_ranges = _plan(session, period, zone, calendar)
     if built:
         days = _from_stretch(session, measure, period, zone, calendar) or _DaysRead.of(session, measure, built)
-        into.dims = _stored_dims(session)  # after the read: it holds every tuple the read's codes name
+        into.dims = days.dims.copy()  # the tuples the read's codes name
         missing, codes, packed = days.rows(built)
         # a day built by a release that did not keep this measure (replicas mid-upgrade), or built
         # since a stretch was read: read raw
@@ -290,11 +290,12 @@ def _read(session: Session, measure: Measure, period: Period, conditions: Sequen
 @dataclass
 class _DaysRead:
     """One measure's packed rows of some built days, in day order, with their attribute codes
-    (positions in the session's `_stored_dims`) and where each day's rows are."""
+    (positions in `dims`, the stored tuples when it was read) and where each day's rows are."""
 
     where: dict[date, tuple[int, int]]
     codes: np.ndarray
     packed: np.ndarray
+    dims: _Dims  # what the codes are positions in
 
     @classmethod
     def of(cls, session: Session, measure: Measure, days: list[date]) -> _DaysRead:
@@ -304,7 +305,7 @@ class _DaysRead:
         dims = _stored_dims(session)
         if len(ids) and ids.max() >= len(dims.by_id):  # a day built since this question began
             dims = _stored_dims(session, fresh=True)
-        return cls(where, dims.by_id[ids], packed)
+        return cls(where, dims.by_id[ids], packed, dims)
 
     def rows(self, days: list[date]) -> tuple[list[date], np.ndarray, np.ndarray]:
         """The days not in this read, then the codes and rows of the others (the arrays themselves
@@ -343,6 +344,23 @@ def read_days_once(session: Session, start: datetime, end: datetime) -> Iterator
             session.info.pop(_STRETCH, None)
         else:
             session.info[_STRETCH] = outer
+
+
+@contextmanager
+def read_alongside(session: Session, reader: Session) -> Iterator[None]:
+    """While it lasts, `session` (on another thread) reads the periods within `reader`'s
+    `read_days_once` stretch as `reader` does, from the same reads: a breakdown's second lane takes
+    its slices from the period its first lane read for the total. The read arrays are never
+    written to; either session may add a measure's read for both."""
+    stretch = reader.info.get(_STRETCH)
+    if stretch is None or _STRETCH in session.info:
+        yield
+        return
+    session.info[_STRETCH] = stretch
+    try:
+        yield
+    finally:
+        session.info.pop(_STRETCH, None)
 
 
 def reads_once(session: Session, start: datetime, end: datetime) -> bool:
