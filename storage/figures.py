@@ -38,6 +38,7 @@ SECOND_LANE_FROM = timedelta(days=60)
 # the second lanes of every question this process answers (StoredSource.side_by_side): two, so a
 # second question at the same moment gets one too; more would not find a free core on two, and
 # each holds a period's measurements in memory
+ROWS_PER_FETCH = 20_000
 _SECOND_LANE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deskpulse-lane")
 
 _COLUMN: dict[Dimension, ColumnElement[Any]] = {
@@ -180,11 +181,12 @@ class StoredSource:
                 query = select(*keys, *columns).select_from(source).where(*where, *self.conditions, *grouping.where)
             if aggregate is not None and (keys or aggregate):
                 query = query.group_by(*keys, *aggregate)
-            rows = self.session.execute(query).all()  # one fetch: far cheaper than row by row
-            if grouping.key is None:
-                yield from ((grouping.name, row) for row in rows)
-            else:
-                yield from ((row[0] or NONE, row[1:]) for row in rows)
+            # many rows a fetch: far cheaper than row by row, and a year by tag is never all in memory
+            for rows in self.session.execute(query).partitions(ROWS_PER_FETCH):
+                if grouping.key is None:
+                    yield from ((grouping.name, row) for row in rows)
+                else:
+                    yield from ((row[0] or NONE, row[1:]) for row in rows)
 
     def count(self, table: FromClause, where: Sequence[ColumnElement[bool]], *, distinct_tickets: bool = False) -> int:
         counted = func.count(distinct(table.c.key if table is T else table.c.ticket_key)) if distinct_tickets \

@@ -4,7 +4,7 @@ metric's own arithmetic in metrics/ (docs/metrics.md names the moment each is at
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -151,19 +151,46 @@ def _measured_raw(source: StoredSource, measure: rollups.Measure, period: Period
                   with_dims: bool) -> dict[str, Measured]:
     values = measure.values(source.dialect)
     dims = measure.dims if with_dims else []
-    rows: dict[str, list[Any]] = defaultdict(list)
     columns = [*dims, *values] or [literal(1)]  # a count needs a row per measurement, not a number
+    groups: dict[str, _RawGroup] = defaultdict(lambda: _RawGroup(source, measure, len(dims), len(values)))
     for key, row in source.rows(by, columns, measure.table, [*measure.where, *within(measure.moment, period)]):
-        rows[key].append(row)
-    measured = {}
-    for key, found in rows.items():
-        numbered: dict[tuple[Any, ...], int] = {}
-        codes = [numbered.setdefault(tuple(r[:len(dims)]), len(numbered)) for r in found] if with_dims else None
-        measured[key] = Measured(rollups.read(measure, [r[len(dims):] for r in found], len(values),
-                                              source.context.calendar),
-                                 list(numbered) if with_dims else None,
-                                 np.array(codes, dtype=np.intp) if codes is not None else None)
-    return measured
+        groups[key].add(row)
+    return {key: group.result(with_dims) for key, group in groups.items()}
+
+
+class _RawGroup:
+    """One group's rows read straight from the tickets, turned into numbers a batch at a time:
+    a year's rows as Python tuples were hundreds of MB."""
+
+    def __init__(self, source: StoredSource, measure: rollups.Measure, dims: int, width: int) -> None:
+        self.source, self.measure, self.dims, self.width = source, measure, dims, width
+        self.pending: list[Sequence[Any]] = []
+        self.values: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []
+        self.numbered: dict[tuple[Any, ...], int] = {}
+
+    def add(self, row: Sequence[Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) == RAW_BATCH:
+            self._convert()
+
+    def _convert(self) -> None:
+        found, dims, self.pending = self.pending, self.dims, []
+        if not found:
+            return
+        if dims:
+            self.codes.append(np.array([self.numbered.setdefault(tuple(r[:dims]), len(self.numbered)) for r in found],
+                                       dtype=np.intp))
+        self.values.append(rollups.read(self.measure, [r[dims:] for r in found], self.width,
+                                        self.source.context.calendar))
+
+    def result(self, with_dims: bool) -> Measured:
+        self._convert()
+        return Measured(np.concatenate(self.values), list(self.numbered) if with_dims else None,
+                        np.concatenate(self.codes) if with_dims else None)
+
+
+RAW_BATCH = 20_000
 
 
 def _groups(by: Dimension | None) -> set[str]:
