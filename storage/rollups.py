@@ -797,7 +797,7 @@ def read(measure: Measure, rows: Sequence[Sequence[Any]], width: int, calendar: 
 def matrix(rows: Sequence[Sequence[Any]], width: int) -> np.ndarray:
     if width == 0:
         return np.empty((len(rows), 0))
-    return np.array([[np.nan if v is None else float(v) for v in row] for row in rows], dtype=np.float64)
+    return np.array(rows, dtype=np.float64).reshape(-1, width)  # NULL (None) becomes NaN
 
 
 # --- building -------------------------------------------------------------------------------
