@@ -38,8 +38,9 @@ SECOND_LANE_FROM = timedelta(days=60)
 # the second lanes of every question this process answers (StoredSource.side_by_side): two, so a
 # second question at the same moment gets one too; more would not find a free core on two, and
 # each holds a period's measurements in memory
-ROWS_PER_FETCH = 20_000
 _SECOND_LANE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deskpulse-lane")
+
+ROWS_PER_FETCH = 20_000  # rows handed over by the driver at a time (StoredSource.rows)
 
 _COLUMN: dict[Dimension, ColumnElement[Any]] = {
     Dimension.CHANNEL: T.c.channel, Dimension.AGENT: func.coalesce(T.c.assignee_id, T.c.assignee_name),

@@ -114,8 +114,9 @@ def counted(source: StoredSource, name: str, period: Period, by: Dimension | Non
     measure = rollups.MEASURES[name]
     found = rollups.counted(source.session, measure, period, by, source.filter_list, source.conditions,
                             zone=source.context.zone, calendar=source.context.calendar, test=test)
-    if found is None and (test is None or isinstance(test, PreviousBefore)):  # tags or segments: the daily
-        found = _counted_raw(source, measure, period, by, test)               # measures do not carry them
+    # None: the question is about tags or segments, which the daily measures do not carry
+    if found is None and (test is None or isinstance(test, PreviousBefore)):
+        found = _counted_raw(source, measure, period, by, test)
     elif found is None:
         found = {key: int(np.count_nonzero(test(m.values)))
                  for key, m in _measured_raw(source, measure, period, by, False).items()}
@@ -155,7 +156,7 @@ def _measured_raw(source: StoredSource, measure: rollups.Measure, period: Period
     groups: dict[str, _RawGroup] = defaultdict(lambda: _RawGroup(source, measure, len(dims), len(values)))
     for key, row in source.rows(by, columns, measure.table, [*measure.where, *within(measure.moment, period)]):
         groups[key].add(row)
-    return {key: group.result(with_dims) for key, group in groups.items()}
+    return {key: group.result() for key, group in groups.items()}
 
 
 class _RawGroup:
@@ -163,6 +164,7 @@ class _RawGroup:
     a year's rows as Python tuples were hundreds of MB."""
 
     def __init__(self, source: StoredSource, measure: rollups.Measure, dims: int, width: int) -> None:
+        """`dims`: how many attribute columns each row starts with (none: no codes are kept)."""
         self.source, self.measure, self.dims, self.width = source, measure, dims, width
         self.pending: list[Sequence[Any]] = []
         self.values: list[np.ndarray] = []
@@ -184,10 +186,11 @@ class _RawGroup:
         self.values.append(rollups.read(self.measure, [r[dims:] for r in found], self.width,
                                         self.source.context.calendar))
 
-    def result(self, with_dims: bool) -> Measured:
+    def result(self) -> Measured:
         self._convert()
-        return Measured(np.concatenate(self.values), list(self.numbered) if with_dims else None,
-                        np.concatenate(self.codes) if with_dims else None)
+        if not self.dims:
+            return Measured(np.concatenate(self.values))
+        return Measured(np.concatenate(self.values), list(self.numbered), np.concatenate(self.codes))
 
 
 RAW_BATCH = 20_000
