@@ -166,9 +166,11 @@ class StoredSource:
 
     def rows(self, by: Dimension | None, columns: Sequence[ColumnElement[Any]], table: FromClause,
              where: Sequence[ColumnElement[bool]], *, aggregate: Sequence[ColumnElement[Any]] | None = None,
-             ) -> Iterator[tuple[str, Sequence[Any]]]:
+             many: bool = False) -> Iterator[tuple[str, Sequence[Any]]]:
         """(group key, values) of each measurement in `table` (tickets, messages or spans) that
-        passes `where` and the filters; with `aggregate`, one row per group and those columns."""
+        passes `where` and the filters; with `aggregate`, one row per group and those columns.
+        `many`: the rows may be a year's, so PostgreSQL hands them over through a server-side
+        cursor as they are read, instead of all of them into the driver's memory first."""
         for grouping in self.groupings(by):
             keys = [] if grouping.key is None else [grouping.key]
             reads_tickets = any(f is T for f in select(*columns, *where).columns_clause_froms)
@@ -183,6 +185,8 @@ class StoredSource:
             if aggregate is not None and (keys or aggregate):
                 query = query.group_by(*keys, *aggregate)
             # many rows a fetch: far cheaper than row by row, and a year by tag is never all in memory
+            if many and self.dialect == "postgresql":
+                query = query.execution_options(stream_results=True)
             for rows in self.session.execute(query).partitions(ROWS_PER_FETCH):
                 if grouping.key is None:
                     yield from ((grouping.name, row) for row in rows)

@@ -154,7 +154,8 @@ def _measured_raw(source: StoredSource, measure: rollups.Measure, period: Period
     dims = measure.dims if with_dims else []
     columns = [*dims, *values] or [literal(1)]  # a count needs a row per measurement, not a number
     groups: dict[str, _RawGroup] = defaultdict(lambda: _RawGroup(source, measure, len(dims), len(values)))
-    for key, row in source.rows(by, columns, measure.table, [*measure.where, *within(measure.moment, period)]):
+    for key, row in source.rows(by, columns, measure.table, [*measure.where, *within(measure.moment, period)],
+                                many=True):
         groups[key].add(row)
     return {key: group.result() for key, group in groups.items()}
 
