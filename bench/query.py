@@ -47,20 +47,22 @@ SLICES = {"last month": ["by day"], "last year": ["by week", "by month"]}
 
 
 def questions(periods: list[str], breakdown: bool, metrics: list[str] | None = None,
-              by: tuple[str, ...] = ("channel",)) -> list[str]:
+              dimensions: tuple[str, ...] = ("channel",)) -> list[str]:
     names = [name for name in METRICS if metrics is None or name in metrics]
     asked = [f"{name} {period}" for name in names for period in periods]
     if breakdown:
         broken_down = [name for name in names if name not in ("agents", "tags", "level")
                        and not METRICS[name].of_customers]
-        asked += [f"{name} {period} by {dimension}" for dimension in by for name in broken_down for period in periods]
-        asked += [f"{name} {period} {by}" for name in broken_down for period in periods
-                  for by in SLICES.get(period, [])]
+        asked += [f"{name} {period} by {dimension}" for dimension in dimensions for name in broken_down
+                  for period in periods]
+        asked += [f"{name} {period} {unit}" for name in broken_down for period in periods
+                  for unit in SLICES.get(period, [])]
     return asked
 
 
 def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: bool, budget: float,
-        metrics: list[str] | None = None, timezone: str = "UTC", by: tuple[str, ...] = ("channel",)) -> None:
+        metrics: list[str] | None = None, timezone: str = "UTC",
+        dimensions: tuple[str, ...] = ("channel",)) -> None:
     share_one_heap()  # as `deskpulse` does on start
     upgrade(url)
     engine = make_engine(url)
@@ -75,7 +77,7 @@ def run(url: str, *, now: datetime, repeat: int, periods: list[str], breakdown: 
     answer_query(sessions, settings, warm_up, now=now)
     print(f"{'question':<40} {'p50 ms':>9} {'p95 ms':>9} {'peak MB':>9}")  # peak: the process's so far
     slow = 0
-    for text in questions(periods, breakdown, metrics, by):
+    for text in questions(periods, breakdown, metrics, dimensions):
         query = parse_query(text, now=now, tz=settings.zone)
         assert isinstance(query, MetricQuery)
         timings: list[float] = []
@@ -108,7 +110,7 @@ def main() -> None:
     run(url, now=end.replace(hour=9), repeat=args.repeat, periods=args.periods.split(","),
         breakdown=not args.no_breakdown, budget=args.budget,
         metrics=args.metrics.split(",") if args.metrics else None, timezone=args.timezone,
-        by=tuple(args.by.split(",")))
+        dimensions=tuple(args.by.split(",")))
 
 
 if __name__ == "__main__":

@@ -58,9 +58,9 @@ def backlog_from_counts(open_count: int, younger_than: Sequence[int], oldest_age
     """The backlog figures from how many tickets are unresolved, how many of them are younger than
     each AGE_BUCKETS limit but the last (a ticket falls in the first bucket whose limit its age
     is under), and the oldest one's age: what a database counts without handing over each ticket."""
-    within = [*younger_than, open_count]
-    buckets = {key: float(n - (within[i - 1] if i else 0)) for i, ((key, _), n) in enumerate(zip(AGE_BUCKETS, within,
-                                                                                                   strict=True))}
+    under_limit, under_previous = [*younger_than, open_count], [0, *younger_than]
+    buckets = {key: float(n - fewer) for (key, _), n, fewer in zip(AGE_BUCKETS, under_limit, under_previous,
+                                                                   strict=True)}
     return {"open": float(open_count), **buckets, "oldest_age": oldest_age}
 
 
