@@ -81,8 +81,9 @@ def measured(source: StoredSource, name: str, period: Period, by: Dimension | No
     measures where the question allows, else straight from the tickets; every answer's keys present."""
     measure = rollups.MEASURES[name]
     found = rollups.measured(source.session, measure, period, by, source.filter_list, source.conditions,
-                             zone=source.context.zone, calendar=source.context.calendar, with_dims=with_dims)
-    if found is None:  # tags or segments: the daily measures do not carry them
+                             zone=source.context.zone, calendar=source.context.calendar,
+                             segments=source.context.segments, with_dims=with_dims)
+    if found is None:  # a segment of organisations: the daily measures do not carry them
         found = _measured_raw(source, measure, period, by, with_dims)
     width = measure.width
     for key in _groups(by):
@@ -113,8 +114,9 @@ def counted(source: StoredSource, name: str, period: Period, by: Dimension | Non
     group has, as `measured` would give them; every answer's keys present."""
     measure = rollups.MEASURES[name]
     found = rollups.counted(source.session, measure, period, by, source.filter_list, source.conditions,
-                            zone=source.context.zone, calendar=source.context.calendar, test=test)
-    # None: the question is about tags or segments, which the daily measures do not carry
+                            zone=source.context.zone, calendar=source.context.calendar,
+                            segments=source.context.segments, test=test)
+    # None: the question is about a segment of organisations, which the daily measures do not carry
     if found is None and (test is None or isinstance(test, PreviousBefore)):
         found = _counted_raw(source, measure, period, by, test)
     elif found is None:
@@ -139,8 +141,9 @@ def summed(source: StoredSource, name: str, period: Period, by: Dimension | None
     numbers, as `measured` would give them; every answer's keys present."""
     measure = rollups.MEASURES[name]
     found = rollups.summed(source.session, measure, period, by, source.filter_list, source.conditions,
-                           zone=source.context.zone, calendar=source.context.calendar)
-    if found is None:  # tags or segments: the daily measures do not carry them
+                           zone=source.context.zone, calendar=source.context.calendar,
+                           segments=source.context.segments)
+    if found is None:  # a segment of organisations: the daily measures do not carry them
         found = {key: np.concatenate([[m.count], m.values.sum(axis=0)])
                  for key, m in _measured_raw(source, measure, period, by, False).items()}
     for key in _groups(by):
@@ -202,6 +205,9 @@ def _groups(by: Dimension | None) -> set[str]:
     return {"all"} if by is None else set()
 
 
+MANY_KEYS = (Dimension.TAG, Dimension.SEGMENT)  # a ticket counts under each of its tags and segments
+
+
 def volume(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     counts: dict[str, Figures] = defaultdict(lambda: dict.fromkeys(
         ("new", "active", "solved", "reopened", "incoming", "outgoing"), 0))
@@ -218,11 +224,14 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
     for key, n in counted(source, "opened", period, by, PreviousBefore(start, or_at=True)).items():
         counts[key]["active"] = n
     open_at_start = open_spans(period.start, opened_at_moment=False)
+    parted = by not in MANY_KEYS  # each ticket in one group: the groups' sum is the total's
     for key, (n,) in source.rows(by, [func.count(distinct(open_at_start.c.ticket_key))], open_at_start, [],
                                  aggregate=[]):
         counts[key]["active"] += n
-        if TOTAL in counts:  # the groups of a breakdown part the tickets: their sum is the total's
+        if TOTAL in counts and parted:
             counts[TOTAL]["active"] += n
+    if TOTAL in counts and not parted:
+        counts[TOTAL]["active"] += source.count(open_at_start, [], distinct_tickets=True)
     return dict(counts)
 
 

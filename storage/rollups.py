@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, Float, FromClause, Integer, case, cast, de
 from sqlalchemy.orm import Session, sessionmaker
 
 from metrics.business_hours import BusinessCalendar
-from metrics.dimensions import NONE, Dimension, Filter
+from metrics.dimensions import NONE, Dimension, Filter, SegmentRule, Segments
 from metrics.model import Csat, Role
 from metrics.periods import Period, local
 from metrics.response_times import business_durations
@@ -56,8 +56,11 @@ T, M, S = TicketRow.__table__, TicketMessage.__table__, TicketSpan.__table__
 TAGGED = TicketTag.__table__.alias("tagged")  # aliased: tag filters look the ticket's tags up themselves
 
 # The ticket attributes every measurement carries; filters and breakdowns on them need no tickets.
-DIMS = (T.c.channel, T.c.priority, T.c.group_name, T.c.assignee_id, T.c.assignee_name, T.c.source)
-ROLLED_UP = {Dimension.CHANNEL, Dimension.PRIORITY, Dimension.GROUP, Dimension.AGENT, Dimension.HELPDESK}
+DIMS = (T.c.channel, T.c.priority, T.c.group_name, T.c.assignee_id, T.c.assignee_name, T.c.source, T.c.tag_set)
+# What a built day's attribute tuples hold (rollup_days.layout): 2 since the tag set was added.
+LAYOUT = 2
+ROLLED_UP = {Dimension.CHANNEL, Dimension.PRIORITY, Dimension.GROUP, Dimension.AGENT, Dimension.HELPDESK,
+             Dimension.TAG}
 # The key under which a breakdown by one of those (each ticket in exactly one group) also gives
 # its total: no helpdesk value can hold a NUL, so it names no group.
 TOTAL = "\x00total"
@@ -222,48 +225,72 @@ class Measured:
 
 def measured(session: Session, measure: Measure, period: Period, by: Dimension | None,
              filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *, zone: ZoneInfo,
-             calendar: BusinessCalendar | None = None, with_dims: bool = False) -> dict[str, Measured] | None:
+             calendar: BusinessCalendar | None = None, segments: Segments,
+             with_dims: bool = False) -> dict[str, Measured] | None:
     """The period's measurements grouped by `by` (None: all under "all"; else also all of them
-    under TOTAL); whole days of `zone` built in it come from the daily measures (for business
-    time, days built under `calendar`), the rest raw. None when the question needs what rollups
-    lack (tags, segments): the caller reads raw."""
+    under TOTAL, each once); whole days of `zone` built in it come from the daily measures (for
+    business time, days built under `calendar`), the rest raw. None when the question needs what
+    rollups lack (a segment with an organisation rule): the caller reads raw."""
     assert not measure.tallied, "a tallied measure's rows stand for many: read it with counted()"
-    if not _rolled_up(by, filters):
+    shape = _Shape.of(by, filters, segments)
+    if shape is None:
         return None
-    groups = _Groups(by, tuple(filters), with_dims)
+    groups = _Groups(shape, with_dims)
     _read(session, measure, period, conditions, zone, calendar, groups)
     return groups.result(measure.width)
 
 
 def counted(session: Session, measure: Measure, period: Period, by: Dimension | None,
             filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *, zone: ZoneInfo,
-            calendar: BusinessCalendar | None = None,
+            calendar: BusinessCalendar | None = None, segments: Segments,
             test: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, int] | None:
     """How many of what `measured` gives (only those whose numbers pass `test`) each group has,
     counted without gathering each group's rows; groups with none are absent."""
-    if not _rolled_up(by, filters):
+    shape = _Shape.of(by, filters, segments)
+    if shape is None:
         return None
-    counts = _Counts(by, tuple(filters), measure.tallied, test)
+    counts = _Counts(shape, measure.tallied, test)
     _read(session, measure, period, conditions, zone, calendar, counts)
     return dict(counts.counts)
 
 
 def summed(session: Session, measure: Measure, period: Period, by: Dimension | None,
            filters: Sequence[Filter], conditions: Sequence[ColumnElement[bool]], *, zone: ZoneInfo,
-           calendar: BusinessCalendar | None = None) -> dict[str, np.ndarray] | None:
+           calendar: BusinessCalendar | None = None, segments: Segments,
+           ) -> dict[str, np.ndarray] | None:
     """Per group: how many of what `measured` gives, then the sum of each of their numbers (flags:
     whole numbers, so exact), added up per attribute tuple like `counted`; groups with none are absent."""
     assert not measure.tallied, "a tallied measure's rows stand for many: read it with counted()"
-    if not _rolled_up(by, filters):
+    shape = _Shape.of(by, filters, segments)
+    if shape is None:
         return None
-    sums = _Sums(by, tuple(filters))
+    sums = _Sums(shape)
     _read(session, measure, period, conditions, zone, calendar, sums)
     return sums.sums
 
 
-def _rolled_up(by: Dimension | None, filters: Sequence[Filter]) -> bool:
-    """Whether the daily measures carry what the question groups and filters by."""
-    return (by is None or by in ROLLED_UP) and all(f.dimension in ROLLED_UP for f in filters)
+@dataclass(frozen=True)
+class _Shape:
+    """What sorts a question's rows into answer groups: its breakdown, its filters, and the
+    segments (name, rules) those name, each segment made of tags alone."""
+
+    by: Dimension | None
+    filters: tuple[Filter, ...]
+    segments: tuple[tuple[str, tuple[SegmentRule, ...]], ...]
+
+    @classmethod
+    def of(cls, by: Dimension | None, filters: Sequence[Filter], segments: Segments) -> _Shape | None:
+        """None when the daily measures do not carry what the question groups or filters by: an
+        organisation, in a segment it names."""
+        named: set[str] = set()
+        for dimension, value in [(by, None), *((f.dimension, f.value.casefold()) for f in filters)]:
+            if dimension is Dimension.SEGMENT:
+                named |= set(segments.rules) if value in (None, NONE) else {value} & set(segments.rules)
+            elif dimension is not None and dimension not in ROLLED_UP:
+                return None
+        if any(rule.field != "tag" for name in named for rule in segments.rules[name]):
+            return None
+        return cls(by, tuple(filters), tuple((name, segments.rules[name]) for name in segments.rules if name in named))
 
 
 def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],
@@ -453,7 +480,7 @@ class _Dims:
     """Ticket attribute tuples numbered by position; stored ones also by their measure_dims id."""
 
     def __init__(self, tuples: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None,
-                 groupings: dict[_Asked, _Grouping] | None = None) -> None:
+                 groupings: dict[_Shape, _Grouping] | None = None) -> None:
         self.tuples = tuples if tuples is not None else []
         self.by_id = by_id if by_id is not None else np.full(1, -1, dtype=np.int32)
         self.stored = len(self.tuples)  # those a copy shares; a read may number raw rows' tuples after them
@@ -479,49 +506,76 @@ class _Dims:
             self.tuples.append(dims)
         return self._numbers[dims]
 
-    def grouped(self, by: Dimension | None, filters: tuple[Filter, ...]) -> _Grouping:
-        """Which answer group each tuple falls in, for a question grouped by `by` and filtered by `filters`."""
-        asked = (by, filters)
-        stored = self._groupings.get(asked)
+    def grouped(self, shape: _Shape) -> _Grouping:
+        """Which answer groups each tuple falls in, for a question of that shape."""
+        stored = self._groupings.get(shape)
         if stored is None:
             if len(self._groupings) >= _GROUPINGS_KEPT:  # typed filters are many: keep a bounded few
                 self._groupings.clear()
-            stored = self._groupings[asked] = _Grouping.of(self.tuples[:self.stored], by, filters)
-        return stored.extended(self.tuples[self.stored:], by, filters)
+            stored = self._groupings[shape] = _Grouping.of(self.tuples[:self.stored], shape)
+        return stored.extended(self.tuples[self.stored:], shape)
 
 
-_Asked = tuple[Dimension | None, tuple[Filter, ...]]
 _GROUPINGS_KEPT = 256
 
 
 @dataclass(frozen=True)
 class _Grouping:
-    """The answer groups (`names`) and each attribute tuple's position among them (`lookup`, -1:
-    filtered out); one entry more than there are tuples, -1, for rows whose attributes are unknown."""
+    """The answer groups (`names`) and which of them each attribute tuple falls in: tuple i's are
+    `groups[first[i]:first[i] + count[i]]`, none when the filters leave it out. A tuple falls in
+    one group, or in several for tags and segments (a ticket counts under each of its tags). One
+    entry more than there are tuples, in no group, for rows whose attributes are unknown (-1)."""
 
     names: list[str]
-    lookup: np.ndarray
+    count: np.ndarray  # int32
+    first: np.ndarray  # intp
+    groups: np.ndarray  # int32
 
     @classmethod
-    def of(cls, tuples: Sequence[tuple[str | None, ...]], by: Dimension | None,
-           filters: tuple[Filter, ...]) -> _Grouping:
-        return cls([], np.full(1, -1, dtype=np.int32)).extended(tuples, by, filters)
+    def of(cls, tuples: Sequence[tuple[str | None, ...]], shape: _Shape) -> _Grouping:
+        nothing = np.zeros(1, dtype=np.int32)
+        return cls([], nothing, nothing.astype(np.intp), np.empty(0, dtype=np.int32)).extended(tuples, shape)
 
-    def extended(self, tuples: Sequence[tuple[str | None, ...]], by: Dimension | None,
-                 filters: tuple[Filter, ...]) -> _Grouping:
+    def extended(self, tuples: Sequence[tuple[str | None, ...]], shape: _Shape) -> _Grouping:
         """The same, for these tuples numbered after the ones it has."""
         if not tuples:
             return self
-        keep, names = _keeper(filters), list(self.names)
+        keep, names = _keeper(shape), list(self.names)
         position = {name: i for i, name in enumerate(names)}
-        more = [position.setdefault(_key(by, dims), len(position)) if keep(dims) else -1 for dims in tuples]
+        more = [[position.setdefault(key, len(position)) for key in _keys(shape, dims)] if keep(dims) else []
+                for dims in tuples]
         names.extend(list(position)[len(names):])
-        return _Grouping(names, np.concatenate([self.lookup[:-1], np.array(more, dtype=np.int32), self.lookup[-1:]]))
+        count = np.concatenate([self.count[:-1], np.array([len(m) for m in more], dtype=np.int32), [0]])
+        first = np.concatenate([[0], np.cumsum(count[:-1])]).astype(np.intp)
+        groups = np.concatenate([self.groups, np.array([g for m in more for g in m], dtype=np.int32)])
+        return _Grouping(names, count, first, groups)
 
     @property
     def single(self) -> bool:
         """Every tuple kept, all in one group (no breakdown, no filter that leaves any out)."""
-        return len(self.names) == 1 and bool((self.lookup[:-1] == 0).all())
+        return len(self.names) == 1 and bool((self.count[:-1] == 1).all())
+
+    @cached_property
+    def lookup(self) -> np.ndarray | None:
+        """Each tuple's one group (-1: none), unless a tuple falls in several."""
+        if self.count.max(initial=0) > 1:
+            return None
+        lookup = np.full(len(self.count), -1, dtype=np.int32)
+        lookup[self.count == 1] = self.groups
+        return lookup
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tuple, group) for each group a tuple falls in."""
+        return np.repeat(np.arange(len(self.count), dtype=np.intp), self.count), self.groups
+
+    def row_groups(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For rows of these tuple codes: each row as often as its tuple has groups (its index),
+        with each of those groups."""
+        count = self.count[codes]
+        rows = np.repeat(np.arange(len(codes), dtype=np.intp), count)
+        ends = np.cumsum(count)
+        nth = np.arange(len(rows), dtype=np.intp) - np.repeat(ends - count, count)  # which of the row's groups
+        return rows, self.groups[np.repeat(self.first[codes], count) + nth]
 
 
 _DIMS_READ: dict[str, tuple[int, int, list[tuple[int, tuple[str | None, ...]]], _Dims]] = {}
@@ -575,7 +629,7 @@ def _usable_days(session: Session, days: list[date], zone: ZoneInfo, calendar: B
     if not days:
         return set()
     built = set(session.scalars(select(RollupDay.day).where(
-        RollupDay.day >= days[0], RollupDay.day <= days[-1], RollupDay.zone == zone.key,
+        RollupDay.day >= days[0], RollupDay.day <= days[-1], RollupDay.zone == zone.key, RollupDay.layout == LAYOUT,
         *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
     return built - _stale_days(session, days[0], days[-1], zone)
 
@@ -620,14 +674,22 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return local(day, zone).astimezone(UTC)
 
 
-def _keeper(filters: Sequence[Filter]) -> Callable[[tuple[str | None, ...]], bool]:
+def _keeper(shape: _Shape) -> Callable[[tuple[str | None, ...]], bool]:
     """Filters on ticket attributes in Python, as storage.figures applies them in SQL."""
-    tests = [_filter_test(f) for f in filters]
+    tests = [_filter_test(f, shape) for f in shape.filters]
     return lambda dims: all(test(dims) for test in tests)
 
 
-def _filter_test(f: Filter) -> Callable[[tuple[str | None, ...]], bool]:
+def _filter_test(f: Filter, shape: _Shape) -> Callable[[tuple[str | None, ...]], bool]:
     wanted = f.value.casefold()
+    if f.dimension is Dimension.TAG:
+        if wanted == NONE:
+            return lambda d: not _tags(d)
+        return lambda d: any(tag.lower() == wanted for tag in _tags(d))
+    if f.dimension is Dimension.SEGMENT:
+        if wanted == NONE:
+            return lambda d: not _segments_of(shape, d)
+        return lambda d: wanted in _segments_of(shape, d)
     if f.dimension is Dimension.AGENT:
         if wanted == NONE:
             return lambda d: d[3] is None and d[4] is None
@@ -639,30 +701,61 @@ def _filter_test(f: Filter) -> Callable[[tuple[str | None, ...]], bool]:
 
 
 _DIM_INDEX = {Dimension.CHANNEL: 0, Dimension.PRIORITY: 1, Dimension.GROUP: 2, Dimension.HELPDESK: 5}
+_TAG_SET = 6  # a tuple's tickets.tag_set
 
 
-def _key(by: Dimension | None, dims: tuple[str | None, ...]) -> str:
-    if by is None:
-        return "all"
+def _keys(shape: _Shape, dims: tuple[str | None, ...]) -> list[str]:
+    """The answer groups a tuple's rows count under (metrics.dimensions.keys_of)."""
+    if shape.by is None:
+        return ["all"]
+    if shape.by is Dimension.TAG:
+        return list(_tags(dims)) or [NONE]
+    if shape.by is Dimension.SEGMENT:
+        return _segments_of(shape, dims) or [NONE]
     agent = dims[3] if dims[3] is not None else dims[4]  # coalesce(assignee_id, assignee_name)
-    value = agent if by is Dimension.AGENT else dims[_DIM_INDEX[by]]
-    return value or NONE
+    value = agent if shape.by is Dimension.AGENT else dims[_DIM_INDEX[shape.by]]
+    return [value or NONE]
+
+
+def _segments_of(shape: _Shape, dims: tuple[str | None, ...]) -> list[str]:
+    """The segments (of those the question names) a tuple's tickets are in: each is made of tags."""
+    tags = _tags(dims)
+    return [name for name, rules in shape.segments if any(rule.value in tags for rule in rules)]
+
+
+def _tags(dims: tuple[str | None, ...]) -> tuple[str, ...]:
+    """The tags of a tuple's tickets (storage.tables.tag_set)."""
+    return _tag_set(dims[_TAG_SET] if len(dims) > _TAG_SET else None)
+
+
+@lru_cache(maxsize=4096)
+def _tag_set(stored: str | None) -> tuple[str, ...]:
+    if stored is None:
+        return ()
+    try:
+        found = json.loads(stored)
+    except ValueError:  # a tuple an older release stored (layout 1): no day read names it
+        return ()
+    return tuple(str(tag) for tag in found) if isinstance(found, list) else ()
 
 
 class _Groups:
     """Measurements collected per answer group (the `by` key) from packed days and raw stretches."""
 
-    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...], with_dims: bool) -> None:
-        self.by, self.filters, self.with_dims, self.dims = by, filters, with_dims, _Dims()
+    def __init__(self, shape: _Shape, with_dims: bool) -> None:
+        self.shape, self.with_dims, self.dims = shape, with_dims, _Dims()
         self.values: dict[str, list[np.ndarray]] = defaultdict(list)
         self.codes: dict[str, list[np.ndarray]] = defaultdict(list)
 
     def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
         """Packed rows (their numbers after the first column) whose attributes are
         `dims.tuples[code]`, filtered here (the days hold every ticket)."""
-        grouping = self.dims.grouped(self.by, self.filters)
+        grouping = self.dims.grouped(self.shape)
         if grouping.single and (not len(codes) or codes.min() >= 0):
             self._take(grouping.names[0], codes, packed[:, 1:])  # every row in one group
+            return
+        if grouping.lookup is None:
+            self._add_to_several(grouping, codes, packed)
             return
         names = grouping.names
         # small numbers sort by radix
@@ -675,18 +768,38 @@ class _Groups:
         bounds = np.cumsum(np.bincount(row_group + 1, minlength=len(names) + 1)).tolist()  # rows left out first
         for i, name in enumerate(names):
             self._take(name, codes[bounds[i]:bounds[i + 1]], values[bounds[i]:bounds[i + 1]], total=False)
-        if self.by is not None:
+        if self.shape.by is not None:
             self._take(TOTAL, codes[bounds[0]:], values[bounds[0]:], total=False)
+
+    def _add_to_several(self, grouping: _Grouping, codes: np.ndarray, packed: np.ndarray) -> None:
+        """Rows whose tuples may fall in several groups (tags): each row copied into each of its
+        groups, sorted by group in one stable sort; the total takes each kept row once."""
+        rows, row_group = grouping.row_groups(codes)
+        order = np.argsort(row_group.astype(np.int16) if len(grouping.names) < 2 ** 15 else row_group, kind="stable")
+        rows = rows[order]
+        bounds = np.cumsum(np.bincount(row_group, minlength=len(grouping.names))).tolist()
+        del order, row_group
+        values, row_codes = np.take(packed, rows, axis=0)[:, 1:], codes[rows]
+        del rows
+        for name, a, b in zip(grouping.names, [0, *bounds], bounds, strict=False):
+            self._take(name, row_codes[a:b], values[a:b], total=False)
+        del values, row_codes
+        kept = grouping.count[codes] > 0
+        self._take(TOTAL, codes[kept], packed[kept, 1:], total=False)
 
     def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
         """Rows of one attribute tuple the filters were applied to in SQL."""
-        self._take(_key(self.by, dims), np.full(values.shape[0], self.dims.number(dims), dtype=np.int32), values)
+        codes = np.full(values.shape[0], self.dims.number(dims), dtype=np.int32)
+        for key in _keys(self.shape, dims):
+            self._take(key, codes, values, total=False)
+        if self.shape.by is not None:
+            self._take(TOTAL, codes, values, total=False)
 
     def _take(self, name: str, codes: np.ndarray, values: np.ndarray, *, total: bool = True) -> None:
-        """Rows of group `name`, and of the breakdown's TOTAL unless they were given to it already."""
+        """Rows of group `name`, and of the breakdown's TOTAL unless they are given to it apart."""
         if not values.shape[0]:
             return
-        for each in (name, TOTAL) if total and self.by is not None else (name,):
+        for each in (name, TOTAL) if total and self.shape.by is not None else (name,):
             self.values[each].append(values)
             if self.with_dims:
                 self.codes[each].append(codes)
@@ -701,8 +814,8 @@ class _Groups:
 class _PerTuple:
     """Numbers added up per attribute tuple, then per answer group: no group's rows are gathered."""
 
-    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...]) -> None:
-        self.by, self.filters, self.dims = by, filters, _Dims()
+    def __init__(self, shape: _Shape) -> None:
+        self.shape, self.dims = shape, _Dims()
 
     def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
         self._add(codes, packed[:, 1:])
@@ -715,25 +828,24 @@ class _PerTuple:
 
     def _per_group(self, per_code: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
         """From numbers per attribute tuple (a row each, the first for unknown attributes), the
-        same added up per answer group the filters keep; in a breakdown, also under TOTAL."""
-        grouping = self.dims.grouped(self.by, self.filters)
-        group = np.roll(grouping.lookup, 1)[:len(per_code)]  # per_code's first row: unknown, the lookup's last
-        kept = group >= 0
-        group, numbers = group[kept], per_code[kept]
+        same added up per answer group the filters keep (a tuple's numbers in each of its groups);
+        in a breakdown, also under TOTAL (each kept tuple's once)."""
+        grouping = self.dims.grouped(self.shape)
+        tuples, group = grouping.pairs()
+        numbers = per_code[tuples + 1]  # per_code's first row: attributes unknown (-1), in no group
         sums = np.stack([np.bincount(group, weights=numbers[:, j], minlength=len(grouping.names))
                          for j in range(numbers.shape[1])], axis=1)
         yield from zip(grouping.names, sums, strict=True)
-        if self.by is not None:
-            yield TOTAL, numbers.sum(axis=0)
+        if self.shape.by is not None:
+            yield TOTAL, per_code[1:][grouping.count[:-1] > 0].sum(axis=0)
 
 
 class _Counts(_PerTuple):
     """How many measurements each answer group has (a tallied row: as many as its number), of
     those passing `test`."""
 
-    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...], tallied: bool,
-                 test: Callable[[np.ndarray], np.ndarray] | None) -> None:
-        super().__init__(by, filters)
+    def __init__(self, shape: _Shape, tallied: bool, test: Callable[[np.ndarray], np.ndarray] | None) -> None:
+        super().__init__(shape)
         self.tallied, self.test = tallied, test
         self.counts: dict[str, int] = defaultdict(int)
 
@@ -751,8 +863,8 @@ class _Counts(_PerTuple):
 class _Sums(_PerTuple):
     """How many measurements each answer group has and the sum of each of their numbers."""
 
-    def __init__(self, by: Dimension | None, filters: tuple[Filter, ...]) -> None:
-        super().__init__(by, filters)
+    def __init__(self, shape: _Shape) -> None:
+        super().__init__(shape)
         self.sums: dict[str, np.ndarray] = {}
 
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
@@ -816,7 +928,7 @@ def mark_stale(session: Session, folded: Iterable[Ticket]) -> None:
 def build_day(session: Session, day: date, *, now: datetime, zone: ZoneInfo,
               calendar: BusinessCalendar | None = None) -> None:
     """(Re)build one finished day of `zone` from the tickets, clearing the stale marks over it
-    read first; business time under `calendar`."""
+    read first; business time under `calendar`, in this release's LAYOUT."""
     if session.get_bind().dialect.name == "postgresql":  # replicas building one day take turns
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"rollup:{day.isoformat()}"))))
     start, end = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
@@ -832,7 +944,7 @@ def build_day(session: Session, day: date, *, now: datetime, zone: ZoneInfo,
     session.execute(delete(DailyMeasure).where(DailyMeasure.day == day))
     session.execute(DailyMeasure.__table__.insert(), rows)
     session.execute(delete(RollupDay).where(RollupDay.day == day))
-    session.execute(RollupDay.__table__.insert(), [{"day": day, "zone": zone.key, "built_at": now,
+    session.execute(RollupDay.__table__.insert(), [{"day": day, "zone": zone.key, "built_at": now, "layout": LAYOUT,
                                                     "calendar": calendar.fingerprint if calendar else None}])
     _clear_marks(session, seen, start, end)
 
@@ -895,8 +1007,8 @@ def build_missing(sessions: sessionmaker[Session], *, now: datetime, zone: ZoneI
 def days_to_build(session: Session, *, now: datetime, zone: ZoneInfo,
                   calendar: BusinessCalendar | None = None) -> list[date]:
     """Finished days of `zone` with tickets whose measures are missing or stale, or built in
-    another zone or under another business calendar than `calendar` (none: any will do), the
-    most recent first."""
+    another zone, layout or under another business calendar than `calendar` (none: any will do),
+    the most recent first."""
     earliest = session.scalar(select(func.min(T.c.created_at)))
     if earliest is None:
         return []
@@ -905,7 +1017,8 @@ def days_to_build(session: Session, *, now: datetime, zone: ZoneInfo,
     if last < first:
         return []
     built = set(session.scalars(select(RollupDay.day).where(
-        RollupDay.zone == zone.key, *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
+        RollupDay.zone == zone.key, RollupDay.layout == LAYOUT,
+        *([RollupDay.calendar == calendar.fingerprint] if calendar is not None else []))))
     stale = _stale_days(session, first, last, zone)
     wanted = [last - timedelta(days=i) for i in range((last - first).days + 1)]
     return [day for day in wanted if day not in built or day in stale]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -204,6 +205,8 @@ class TicketRow(Base):
     priority: Mapped[str | None] = mapped_column(String(10))
     ticket_type: Mapped[str | None] = mapped_column(CleanText)
     tags: Mapped[list[str]] = mapped_column(CleanJSON)
+    # the tags ticket_tags holds for it, as one value daily measures can carry (`tag_set`)
+    tag_set: Mapped[str | None] = mapped_column(Text)
     requester_id: Mapped[str | None] = mapped_column(String(200))
     requester_name: Mapped[str | None] = mapped_column(CleanText)
     requester_email: Mapped[str | None] = mapped_column(CleanText)
@@ -269,6 +272,19 @@ class TicketTag(Base):
     tag: Mapped[str] = mapped_column(String(200), primary_key=True)
 
     __table_args__ = (Index("ix_ticket_tags_tag", "tag"),)
+
+
+def ticket_tags(tags: Iterable[str]) -> list[str]:
+    """The tags ticket_tags holds for a ticket carrying `tags`: each once, cut to fit the column."""
+    return list(dict.fromkeys(tag[:200] for tag in tags))
+
+
+def tag_set(tags: Iterable[str]) -> str | None:
+    """tickets.tag_set: the ticket's ticket_tags as sorted JSON (ASCII, so that no text cleaning
+    changes it), None without tags. One value per ticket, so daily measures carry a ticket's tags
+    as they carry its channel (storage.rollups)."""
+    stored = sorted(ticket_tags(tags))
+    return json.dumps(stored) if stored else None
 
 
 class TicketMessage(Base):
@@ -350,8 +366,8 @@ class MeasureDims(Base):
 
 
 class RollupDay(Base):
-    """A day whose daily measures were built: in which time zone it is a day, when, and under
-    which business calendar."""
+    """A day whose daily measures were built: in which time zone it is a day, when, under which
+    business calendar, and in which layout (storage.rollups.LAYOUT: what their attribute tuples hold)."""
 
     __tablename__ = "rollup_days"
 
@@ -361,6 +377,8 @@ class RollupDay(Base):
     built_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # the business calendar durations were kept under (metrics.business_hours.BusinessCalendar.fingerprint)
     calendar: Mapped[str | None] = mapped_column(String(16))
+    # a day an older release builds names no layout: 1
+    layout: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class StaleSpan(Base):

@@ -25,7 +25,16 @@ from metrics.tickets import OpenSpan, PublicMessage, Ticket, fold_ticket
 from storage import rollups
 from storage.codec import event_from_json, event_to_json
 from storage.db import dialect_insert, is_postgres
-from storage.tables import TicketEventRow, TicketMessage, TicketRow, TicketSpan, TicketTag, span_length_class
+from storage.tables import (
+    TicketEventRow,
+    TicketMessage,
+    TicketRow,
+    TicketSpan,
+    TicketTag,
+    span_length_class,
+    tag_set,
+    ticket_tags,
+)
 
 
 def save_events_many(session: Session, batch: Sequence[tuple[int | None, Sequence[TicketEvent]]]) -> None:
@@ -124,7 +133,7 @@ def store(session: Session, folded: Sequence[Ticket]) -> None:
     keys = [t.key[:200] for t in folded]
     for child in (TicketTag, TicketMessage, TicketSpan):
         connection.execute(delete(child.__table__).where(child.__table__.c.ticket_key.in_(keys)))
-    tags = [{"ticket_key": t.key[:200], "tag": tag[:200]} for t in folded for tag in dict.fromkeys(t.tags)]
+    tags = [{"ticket_key": t.key[:200], "tag": tag} for t in folded for tag in ticket_tags(t.tags)]
     if tags:
         connection.execute(dialect_insert(session, TicketTag.__table__).on_conflict_do_nothing(), tags)
     messages = [{"ticket_key": t.key[:200], "seq": i, "at": m.at, "role": m.role.value,
@@ -156,7 +165,7 @@ def _row_values(t: Ticket) -> dict[str, Any]:
         "created_at_known": t.created_at_known, "subject": t.subject, "channel": t.channel.value,
         "channel_raw": t.channel_raw, "status": t.status.value, "status_raw": t.status_raw,
         "is_resolved": t.is_resolved, "priority": t.priority.value if t.priority else None,
-        "ticket_type": t.ticket_type, "tags": list(t.tags),
+        "ticket_type": t.ticket_type, "tags": list(t.tags), "tag_set": tag_set(t.tags),
         **_person_columns("requester", t.requester),
         "requester_email": t.requester.email if t.requester else None,
         "organization": t.organization, **_person_columns("assignee", t.assignee), "group_name": t.group,

@@ -48,7 +48,10 @@ QUESTIONS = ["volume last week", "volume last 3 weeks by channel", "backlog", "b
              "resolution last 2 weeks by day vs last month", "volume last 2 weeks by priority",
              "tags last 2 weeks channel:chat", "tags last week tag:billing", "peak last 2 weeks tag:billing",
              "agents last 3 weeks", "agents last 3 weeks agent:ben", "agents last 2 weeks tag:billing",
-             "agents this week priority:urgent"]
+             "agents this week priority:urgent", "frt last 3 weeks by tag channel:email", "sla last 2 weeks by tag",
+             "outcomes last 2 weeks tag:refund", "volume last 2 weeks segment:refunds",
+             "csat last 2 weeks by tag priority:urgent", "resolution last 3 weeks tag:(none)",
+             "agents last 2 weeks segment:refunds", "volume last 2 weeks by tag"]
 AGENTS = ["ana", "ben", "cy"]
 BUSINESS_HOURS, OTHER_HOURS = "mon-fri 09:00-17:00", "mon-sat 08:00-20:00"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from storage import tickets
 from storage.db import make_engine, make_sessions, unit_of_work
 from storage.migrate import alembic_config, current_revision, upgrade
-from storage.tables import Base, TicketSpan, span_length_class
+from storage.tables import Base, TicketRow, TicketSpan, span_length_class, tag_set
 from tests.support.tickets import ticket
 
 
@@ -66,3 +67,23 @@ def test_spans_stored_before_revision_0012_get_a_length_class_whose_limit_holds_
     assert len(rows) == len(stories)
     for key, opened, resolved, length_class in rows:
         assert length_class == span_length_class(opened, resolved), key
+
+
+def test_migration_0017_gives_each_ticket_its_tags_as_one_value(database_url: str) -> None:
+    """tickets.tag_set, filled from ticket_tags, reads back as the tags storage.tickets.store
+    writes it with (PostgreSQL writes its own JSON: other characters than ASCII as they are)."""
+    tagged = {"none": (), "one": ("refund",), "two": ("vip", "billing"), "odd": ('say "hi"', "größe", "billing")}
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    with unit_of_work(sessions) as session:
+        tickets.store(session, [ticket("Mon 09:00", ticket_id=name, tags=tags).wrote("+0m").build()
+                                for name, tags in tagged.items()])
+    command.downgrade(alembic_config(database_url), "0016")
+    upgrade(database_url)
+    with sessions() as session:
+        found = {name: text for name, text in session.execute(select(TicketRow.ticket_id, TicketRow.tag_set))}
+    engine.dispose()
+    assert {name: None if text is None else json.loads(text) for name, text in found.items()} == {
+        "none": None, "one": ["refund"], "two": ["billing", "vip"], "odd": ["billing", "größe", 'say "hi"']}
+    assert found["two"] == tag_set(tagged["two"])

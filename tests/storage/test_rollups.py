@@ -88,15 +88,65 @@ def test_a_ticket_taken_out_of_spam_a_week_later_counts_again_on_its_own_days(se
     assert _frt(sessions) == (20 * 60, 3)
 
 
-def test_a_question_about_tags_reads_the_tickets(sessions: Any) -> None:
-    """Daily measures carry channel, priority, group, agent and helpdesk, not tags or segments."""
-    billing = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1", tags=("billing",), channel=Channel.CHAT)
-    events = billing.replied("+10m").events
-    store_events(sessions, events + _first_responses(0, 20))
+def _frt_rows(sessions: Any, text: str, segments: str = "") -> dict[str, tuple[Any, Any]]:
+    """(median, count) of each row of a breakdown, and of its total."""
+    query = parse_query(text, now=NOW, tz=UTC_ZONE)
+    assert isinstance(query, MetricQuery)
+    answer = answer_query(sessions, Settings(timezone="UTC", segments=segments), query, now=NOW)
+    return {row.key: (row.figures["median"], row.figures["count"]) for row in [*answer.rows, answer.total]}
+
+
+def _empty_day(sessions: Any, measure: str, day: int) -> None:
+    with unit_of_work(sessions) as session:
+        session.execute(update(DailyMeasure).where(DailyMeasure.measure == measure,
+                                                   DailyMeasure.day == datetime(2026, 11, day).date())
+                        .values(rows=0, data=b""))
+
+
+def _tagged_first_responses() -> list[TicketEvent]:
+    """First responses of 10 minutes (billing, 2 November), 20 (billing and refund, 3 November)
+    and 30 (no tag, 4 November)."""
+    stories = [TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "b", tags=("billing",)).replied("+10m"),
+               TicketStory(datetime(2026, 11, 3, 10, tzinfo=UTC), "br", tags=("refund", "billing")).replied("+20m"),
+               TicketStory(datetime(2026, 11, 4, 10, tzinfo=UTC), "n").replied("+30m")]
+    return [e for story in stories for e in story.events]
+
+
+def test_a_breakdown_by_tag_reads_the_daily_measures_and_counts_each_ticket_under_each_tag(sessions: Any) -> None:
+    store_events(sessions, _tagged_first_responses())
     rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
-    assert _frt(sessions, "frt 2026-11-01..2026-11-09 tag:billing") == (10 * 60, 1)
-    assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:chat") == (10 * 60, 1)
-    assert _frt(sessions, "frt 2026-11-01..2026-11-09 channel:email") == (None, 0)
+    text = "frt 2026-11-01..2026-11-09 by tag"
+    assert _frt_rows(sessions, text) == {"billing": (15 * 60, 2), "refund": (20 * 60, 1), "(none)": (30 * 60, 1),
+                                         "all": (20 * 60, 3)}  # the total counts each ticket once
+    assert _frt(sessions, "frt 2026-11-01..2026-11-09 tag:billing") == (15 * 60, 2)
+    assert _frt(sessions, "frt 2026-11-01..2026-11-09 tag:(none)") == (30 * 60, 1)
+    _empty_day(sessions, "frt", 3)
+    assert _frt_rows(sessions, text) == {"billing": (10 * 60, 1), "(none)": (30 * 60, 1), "all": (20 * 60, 2)}
+
+
+def test_a_tag_added_a_week_later_moves_the_ticket_once_its_days_are_read_again(sessions: Any) -> None:
+    store_events(sessions, _tagged_first_responses())
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
+    late = TicketStory(datetime(2026, 11, 4, 10, tzinfo=UTC), "n").tagged("+5d", "refund").events[-1:]
+    store_events(sessions, late)  # the untagged ticket gets "refund" on 9 November
+    expected = {"billing": (15 * 60, 2), "refund": (25 * 60, 2), "all": (20 * 60, 3)}
+    assert _frt_rows(sessions, "frt 2026-11-01..2026-11-09 by tag") == expected  # 4 November read raw
+    assert rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE) == 2  # 4 and 9 November
+    assert _frt_rows(sessions, "frt 2026-11-01..2026-11-09 by tag") == expected
+
+
+def test_a_segment_of_tags_reads_the_daily_measures_and_one_of_organisations_the_tickets(sessions: Any) -> None:
+    acme = TicketStory(datetime(2026, 11, 5, 10, tzinfo=UTC), "acme", organization="Acme").replied("+40m").events
+    store_events(sessions, _tagged_first_responses() + acme)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
+    segments = "refunds=tag:refund;key=org:Acme,tag:vip"
+    for day in (3, 5):
+        _empty_day(sessions, "frt", day)  # only questions read from the tickets still see them
+    assert _frt_rows(sessions, "frt 2026-11-01..2026-11-09 segment:refunds", segments)["all"] == (None, 0)
+    assert _frt_rows(sessions, "frt 2026-11-01..2026-11-09 segment:key", segments)["all"] == (40 * 60, 1)
+    # the rows from the tickets; the total, which names no segment, from the days
+    assert _frt_rows(sessions, "frt 2026-11-01..2026-11-09 by segment", segments) == {
+        "refunds": (20 * 60, 1), "key": (40 * 60, 1), "(none)": (20 * 60, 2), "all": (20 * 60, 2)}
 
 
 def _agents(sessions: Any, text: str = "agents 2026-11-01..2026-11-09") -> dict[str, tuple[Any, ...]]:
@@ -245,7 +295,8 @@ def _volume(sessions: Any) -> tuple[Any, Any]:
 def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_the_migration(
         database_url: str, sessions: Any) -> None:
     """Volume only counts messages: a day keeps how many each kind of ticket got, not a row each.
-    Migration 0015 turns days packed a row per message into that, and back on a downgrade."""
+    Migration 0015 turns days packed a row per message into that, and back on a downgrade (0017
+    then drops them all, to be built again with their tags)."""
     story = TicketStory(datetime(2026, 11, 2, 10, tzinfo=UTC), "t1").wrote("+0m").replied("+5m").wrote("+1h")
     store_events(sessions, story.replied("+2h").events + _first_responses(10, 20))  # t2 and t3 get one reply each
     assert _volume(sessions) == (2, 4)  # from the tickets
@@ -262,9 +313,12 @@ def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_t
     assert packed(2) == {"incoming_count": 1, "outgoing_count": 1}  # 2 November's messages: alike tickets
     command.downgrade(alembic_config(database_url), "0014")
     assert packed(2) == {"incoming": 2, "outgoing": 3}  # the older layout: a row per message
-    upgrade(database_url)
+    command.upgrade(alembic_config(database_url), "0015")
     assert packed(2) == {"incoming_count": 1, "outgoing_count": 1}
+    upgrade(database_url)  # 0017 drops every built day: their tuples lack the tags
+    assert packed(2) == {}
     assert _volume(sessions) == (2, 4)
+    rollups.build_missing(sessions, now=NOW, zone=UTC_ZONE)
     with unit_of_work(sessions) as session:
         assert session.scalar(select(func.count()).select_from(StaleSpan)) == 0
         session.execute(update(DailyMeasure).where(DailyMeasure.measure == "outgoing_count",
