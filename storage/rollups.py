@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -480,13 +481,13 @@ class _Dims:
     """Ticket attribute tuples numbered by position; stored ones also by their measure_dims id."""
 
     def __init__(self, tuples: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None,
-                 groupings: dict[_Shape, _Grouping] | None = None) -> None:
+                 shared: _Shared | None = None) -> None:
         self.tuples = tuples if tuples is not None else []
         self.by_id = by_id if by_id is not None else np.full(1, -1, dtype=np.int32)
         self.stored = len(self.tuples)  # those a copy shares; a read may number raw rows' tuples after them
-        self._numbers: dict[tuple[str | None, ...], int] | None = None  # made when raw rows need it
-        # per question shape, the stored tuples' groups: shared by every copy, so worked out once per process
-        self._groupings = groupings if groupings is not None else {}
+        # what is worked out of the stored tuples: shared by every copy, so once per process
+        self.shared = shared if shared is not None else _Shared(list(self.tuples))  # not the list numbering adds to
+        self._more: dict[tuple[str | None, ...], int] = {}  # tuples numbered after the stored ones
 
     @classmethod
     def of(cls, stored: Sequence[tuple[int, tuple[str | None, ...]]]) -> _Dims:
@@ -496,24 +497,58 @@ class _Dims:
 
     def copy(self) -> _Dims:
         """One for a read, which may number raw rows' tuples too (`by_id` is only read)."""
-        return _Dims(list(self.tuples), self.by_id, self._groupings)
+        return _Dims(list(self.tuples[:self.stored]), self.by_id, self.shared)
 
     def number(self, dims: tuple[str | None, ...]) -> int:
-        if self._numbers is None:
-            self._numbers = {known: i for i, known in enumerate(self.tuples)}
-        if dims not in self._numbers:
-            self._numbers[dims] = len(self.tuples)
+        found = self.shared.numbers.get(dims)
+        if found is None:
+            found = self._more.get(dims)
+        if found is None:
+            found = self._more[dims] = len(self.tuples)
             self.tuples.append(dims)
-        return self._numbers[dims]
+        return found
 
     def grouped(self, shape: _Shape) -> _Grouping:
         """Which answer groups each tuple falls in, for a question of that shape."""
-        stored = self._groupings.get(shape)
-        if stored is None:
-            if len(self._groupings) >= _GROUPINGS_KEPT:  # typed filters are many: keep a bounded few
+        return self.shared.grouped(shape).extended(self.tuples[self.stored:], shape)
+
+
+class _Shared:
+    """What is worked out of the stored tuples, each once: their numbers, their attributes as
+    columns, and per question shape their groups (a bounded few: typed filters are many)."""
+
+    def __init__(self, tuples: list[tuple[str | None, ...]]) -> None:
+        self.tuples = tuples
+        self._groupings: dict[_Shape, _Grouping] = {}
+
+    @cached_property
+    def numbers(self) -> dict[tuple[str | None, ...], int]:
+        return {dims: i for i, dims in enumerate(self.tuples)}
+
+    @cached_property
+    def columns(self) -> dict[int | str, tuple[np.ndarray, list[Any]]]:
+        """Per attribute (a position in DIMS, or AGENT_KEY): each tuple's index among the distinct
+        values there, and those values, so that a question looks at each distinct value once."""
+        width = _TAG_SET + 1  # a tuple an older release stored (layout 1) may be shorter: no day read names it
+        padded = [dims if len(dims) >= width else dims + (None,) * (width - len(dims)) for dims in self.tuples]
+        found: dict[int | str, list[Any]] = {column: list(map(itemgetter(column), padded)) for column in range(width)}
+        found[_AGENT] = [id_ if id_ is not None else name for id_, name in zip(found[3], found[4], strict=True)]
+        return {column: _factorized(values) for column, values in found.items()}
+
+    def grouped(self, shape: _Shape) -> _Grouping:
+        found = self._groupings.get(shape)
+        if found is None:
+            if len(self._groupings) >= _GROUPINGS_KEPT:
                 self._groupings.clear()
-            stored = self._groupings[shape] = _Grouping.of(self.tuples[:self.stored], shape)
-        return stored.extended(self.tuples[self.stored:], shape)
+            found = self._groupings[shape] = _Grouping.of_columns(self.columns, len(self.tuples), shape)
+        return found
+
+
+def _factorized(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Each value's index among the distinct ones, and those (in order of first appearance)."""
+    distinct = list(dict.fromkeys(values))
+    index = {value: i for i, value in enumerate(distinct)}
+    return np.array(list(map(index.__getitem__, values)), dtype=np.int32), distinct
 
 
 _GROUPINGS_KEPT = 256
@@ -532,18 +567,35 @@ class _Grouping:
     groups: np.ndarray  # int32
 
     @classmethod
-    def of(cls, tuples: Sequence[tuple[str | None, ...]], shape: _Shape) -> _Grouping:
-        nothing = np.zeros(1, dtype=np.int32)
-        return cls([], nothing, nothing.astype(np.intp), np.empty(0, dtype=np.int32)).extended(tuples, shape)
+    def of_columns(cls, columns: dict[int | str, tuple[np.ndarray, list[Any]]], size: int,
+                   shape: _Shape) -> _Grouping:
+        """For `size` tuples given as columns (_Shared.columns): each distinct value is looked at
+        once, and the tuples are sorted into groups by numpy (tens of thousands of tuples)."""
+        kept = np.logical_and.reduce([np.ones(size, dtype=bool)] + [
+            _Test.of(f, shape).holds_for(columns) for f in shape.filters])
+        column = _key_column(shape)
+        codes, values = columns[column] if column is not None else (np.zeros(size, dtype=np.int32), [None])
+        names: dict[str, int] = {}
+        value_groups = [[names.setdefault(key, len(names)) for key in _keys_of(shape, value)] for value in values]
+        value_count = np.array([len(g) for g in value_groups], dtype=np.intp)
+        value_first = np.concatenate([[0], np.cumsum(value_count)[:-1]]).astype(np.intp)
+        value_flat = np.array([g for found in value_groups for g in found], dtype=np.int32)
+        count = np.where(kept, value_count[codes], 0)
+        tuples = np.repeat(np.arange(size, dtype=np.intp), count)
+        ends = np.cumsum(count)
+        nth = np.arange(len(tuples), dtype=np.intp) - np.repeat(ends - count, count)  # which of the tuple's groups
+        groups = value_flat[value_first[codes[tuples]] + nth]
+        count = np.concatenate([count, [0]]).astype(np.int32)
+        return cls(list(names), count, np.concatenate([[0], np.cumsum(count[:-1])]).astype(np.intp), groups)
 
     def extended(self, tuples: Sequence[tuple[str | None, ...]], shape: _Shape) -> _Grouping:
-        """The same, for these tuples numbered after the ones it has."""
+        """The same, for these tuples numbered after the ones it has (a read's own: a few)."""
         if not tuples:
             return self
-        keep, names = _keeper(shape), list(self.names)
+        tests, names = [_Test.of(f, shape) for f in shape.filters], list(self.names)
         position = {name: i for i, name in enumerate(names)}
-        more = [[position.setdefault(key, len(position)) for key in _keys(shape, dims)] if keep(dims) else []
-                for dims in tuples]
+        more = [[position.setdefault(key, len(position)) for key in _keys(shape, dims)]
+                if all(test.holds(dims) for test in tests) else [] for dims in tuples]
         names.extend(list(position)[len(names):])
         count = np.concatenate([self.count[:-1], np.array([len(m) for m in more], dtype=np.int32), [0]])
         first = np.concatenate([[0], np.cumsum(count[:-1])]).astype(np.intp)
@@ -602,8 +654,10 @@ def _stored_dims(session: Session, *, fresh: bool = False) -> _Dims:
 
 
 def _dims_rows(session: Session, *where: ColumnElement[bool]) -> list[tuple[int, tuple[str | None, ...]]]:
-    return [(i, tuple(json.loads(key))) for i, key in
-            session.execute(select(MeasureDims.id, MeasureDims.key).where(*where).order_by(MeasureDims.id))]
+    found = session.execute(select(MeasureDims.id, MeasureDims.key).where(*where).order_by(MeasureDims.id)).all()
+    # one JSON document of them all: tens of thousands of keys decode far faster than one at a time
+    keys = json.loads("[" + ",".join(key for _, key in found) + "]")
+    return [(i, tuple(key)) for (i, _), key in zip(found, keys, strict=True)]
 
 
 def _plan(session: Session, period: Period, zone: ZoneInfo,
@@ -674,67 +728,101 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return local(day, zone).astimezone(UTC)
 
 
-def _keeper(shape: _Shape) -> Callable[[tuple[str | None, ...]], bool]:
-    """Filters on ticket attributes in Python, as storage.figures applies them in SQL."""
-    tests = [_filter_test(f, shape) for f in shape.filters]
-    return lambda dims: all(test(dims) for test in tests)
-
-
-def _filter_test(f: Filter, shape: _Shape) -> Callable[[tuple[str | None, ...]], bool]:
-    wanted = f.value.casefold()
-    if f.dimension is Dimension.TAG:
-        if wanted == NONE:
-            return lambda d: not _tags(d)
-        return lambda d: any(tag.lower() == wanted for tag in _tags(d))
-    if f.dimension is Dimension.SEGMENT:
-        if wanted == NONE:
-            return lambda d: not _segments_of(shape, d)
-        return lambda d: wanted in _segments_of(shape, d)
-    if f.dimension is Dimension.AGENT:
-        if wanted == NONE:
-            return lambda d: d[3] is None and d[4] is None
-        return lambda d: (d[3] is not None and d[3].lower() == wanted) or (d[4] is not None and d[4].lower() == wanted)
-    index = _DIM_INDEX[f.dimension]
-    if wanted == NONE:
-        return lambda d: d[index] is None
-    return lambda d: d[index] is not None and d[index].lower() == wanted
-
-
 _DIM_INDEX = {Dimension.CHANNEL: 0, Dimension.PRIORITY: 1, Dimension.GROUP: 2, Dimension.HELPDESK: 5}
 _TAG_SET = 6  # a tuple's tickets.tag_set
+_AGENT = "agent"  # the assignee's id, else name (as storage.figures groups by agent)
 
 
-def _keys(shape: _Shape, dims: tuple[str | None, ...]) -> list[str]:
-    """The answer groups a tuple's rows count under (metrics.dimensions.keys_of)."""
+def _at(dims: tuple[str | None, ...], column: int | str) -> str | None:
+    """A tuple's attribute (a position in DIMS, or _AGENT); None where a tuple an older release
+    stored (layout 1) is too short, as no day read names such a tuple."""
+    if column == _AGENT:
+        return dims[3] if dims[3] is not None else dims[4]
+    assert isinstance(column, int)
+    return dims[column] if len(dims) > column else None
+
+
+@dataclass(frozen=True)
+class _Test:
+    """A filter on tuples, as storage.figures applies it in SQL: `passes` of the attribute in any
+    (with `every`: in every) one of `columns`."""
+
+    columns: tuple[int | str, ...]
+    passes: Callable[[str | None], bool]
+    every: bool = False
+
+    @classmethod
+    def of(cls, f: Filter, shape: _Shape) -> _Test:
+        wanted = f.value.casefold()
+        none = wanted == NONE
+        if f.dimension is Dimension.AGENT:  # the assignee's id or name matches; none: neither is known
+            return cls((3, 4), _is_none, every=True) if none else cls((3, 4), _equals(wanted))
+        if f.dimension is Dimension.TAG:
+            return cls((_TAG_SET,), lambda v: not _tag_set(v) if none else
+                       any(tag.lower() == wanted for tag in _tag_set(v)))
+        if f.dimension is Dimension.SEGMENT:
+            return cls((_TAG_SET,), lambda v: not _segments_of(shape, v) if none else wanted in _segments_of(shape, v))
+        return cls((_DIM_INDEX[f.dimension],), _is_none if none else _equals(wanted))
+
+    def holds(self, dims: tuple[str | None, ...]) -> bool:
+        found = (self.passes(_at(dims, column)) for column in self.columns)
+        return all(found) if self.every else any(found)
+
+    def holds_for(self, columns: dict[int | str, tuple[np.ndarray, list[Any]]]) -> np.ndarray:
+        """Whether it holds, for every tuple of those columns at once."""
+        found = [np.array([self.passes(v) for v in values], dtype=bool)[codes]
+                 for codes, values in (columns[c] for c in self.columns)]
+        return np.logical_and.reduce(found) if self.every else np.logical_or.reduce(found)
+
+
+def _is_none(value: str | None) -> bool:
+    return value is None
+
+
+def _equals(wanted: str) -> Callable[[str | None], bool]:
+    return lambda value: value is not None and value.lower() == wanted
+
+
+def _key_column(shape: _Shape) -> int | str | None:
+    """The attribute a question's groups come from (None: no breakdown)."""
+    if shape.by is None:
+        return None
+    if shape.by in (Dimension.TAG, Dimension.SEGMENT):
+        return _TAG_SET
+    return _AGENT if shape.by is Dimension.AGENT else _DIM_INDEX[shape.by]
+
+
+def _keys_of(shape: _Shape, value: str | None) -> list[str]:
+    """The answer groups rows count under whose attribute `_key_column` is `value`
+    (metrics.dimensions.keys_of)."""
     if shape.by is None:
         return ["all"]
     if shape.by is Dimension.TAG:
-        return list(_tags(dims)) or [NONE]
+        return list(_tag_set(value)) or [NONE]
     if shape.by is Dimension.SEGMENT:
-        return _segments_of(shape, dims) or [NONE]
-    agent = dims[3] if dims[3] is not None else dims[4]  # coalesce(assignee_id, assignee_name)
-    value = agent if shape.by is Dimension.AGENT else dims[_DIM_INDEX[shape.by]]
+        return _segments_of(shape, value) or [NONE]
     return [value or NONE]
 
 
-def _segments_of(shape: _Shape, dims: tuple[str | None, ...]) -> list[str]:
-    """The segments (of those the question names) a tuple's tickets are in: each is made of tags."""
-    tags = _tags(dims)
+def _keys(shape: _Shape, dims: tuple[str | None, ...]) -> list[str]:
+    column = _key_column(shape)
+    return _keys_of(shape, None if column is None else _at(dims, column))
+
+
+def _segments_of(shape: _Shape, stored: str | None) -> list[str]:
+    """The segments (of those the question names) tickets with this tag set are in: each is made of tags."""
+    tags = _tag_set(stored)
     return [name for name, rules in shape.segments if any(rule.value in tags for rule in rules)]
-
-
-def _tags(dims: tuple[str | None, ...]) -> tuple[str, ...]:
-    """The tags of a tuple's tickets (storage.tables.tag_set)."""
-    return _tag_set(dims[_TAG_SET] if len(dims) > _TAG_SET else None)
 
 
 @lru_cache(maxsize=4096)
 def _tag_set(stored: str | None) -> tuple[str, ...]:
+    """The tags of tickets.tag_set (storage.tables.tag_set)."""
     if stored is None:
         return ()
     try:
         found = json.loads(stored)
-    except ValueError:  # a tuple an older release stored (layout 1): no day read names it
+    except ValueError:  # an extra attribute of a tuple an older release stored (layout 1): no day read names it
         return ()
     return tuple(str(tag) for tag in found) if isinstance(found, list) else ()
 
