@@ -297,13 +297,24 @@ def sla(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """Over the inbound tickets created in the period."""
     context = source.context
     figures = {}
+    goals: dict[int, np.ndarray] = {}  # the groups of one read share its tuples: their targets are worked out once
     for key, found in measured(source, "sla", period, by, with_dims=True).items():
-        # a target per distinct channel and priority, then per ticket
-        goals = np.array([np.nan if (goal := context.sla.target(d[0], d[1])) is None else goal
-                          for d in found.dims or []], dtype=float)
-        figures[key] = sla_tally(found.values[:, 0], found.values[:, 1], goals[found.codes], now=context.now,
+        dims = found.dims or []
+        if id(dims) not in goals:
+            goals[id(dims)] = _sla_targets(source, dims)
+        figures[key] = sla_tally(found.values[:, 0], found.values[:, 1], goals[id(dims)][found.codes], now=context.now,
                                  calendar=context.calendar, business_waits=found.values[:, 2])
     return figures
+
+
+def _sla_targets(source: StoredSource, dims: list[tuple[str | None, ...]]) -> np.ndarray:
+    """The first-response target of each attribute tuple, by its channel and priority (NaN: none)."""
+    targets: dict[tuple[str | None, str | None], float] = {}
+    for channel, priority, *_ in dims:
+        if (channel, priority) not in targets:
+            goal = source.context.sla.target(channel, priority)
+            targets[channel, priority] = np.nan if goal is None else goal
+    return np.array([targets[d[0], d[1]] for d in dims], dtype=float)
 
 
 @dataclass(frozen=True)

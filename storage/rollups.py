@@ -622,12 +622,16 @@ class _Grouping:
 
     def row_groups(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows of these tuple codes: each row as often as its tuple has groups (its index),
-        with each of those groups."""
-        count = self.count[codes]
-        rows = np.repeat(np.arange(len(codes), dtype=np.intp), count)
-        ends = np.cumsum(count)
-        nth = np.arange(len(rows), dtype=np.intp) - np.repeat(ends - count, count)  # which of the row's groups
-        return rows, self.groups[np.repeat(self.first[codes], count) + nth]
+        with each of those groups; a pass per nth group of a tuple (tickets carry a few tags)."""
+        count, first = self.count[codes], self.first[codes]
+        rows, groups = [], []
+        for nth in range(int(count.max(initial=0))):
+            has = np.flatnonzero(count > nth)
+            rows.append(has)
+            groups.append(self.groups[first[has] + nth])
+        if not rows:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.int32)
+        return np.concatenate(rows), np.concatenate(groups)
 
 
 _DIMS_READ: dict[str, tuple[int, int, list[tuple[int, tuple[str | None, ...]]], _Dims]] = {}
@@ -873,7 +877,10 @@ class _Groups:
             self._take(name, row_codes[a:b], values[a:b], total=False)
         del values, row_codes
         kept = grouping.count[codes] > 0
-        self._take(TOTAL, codes[kept], packed[kept, 1:], total=False)
+        if kept.all():  # no filter left any out: the rows as they are, not a copy of a year of them
+            self._take(TOTAL, codes, packed[:, 1:], total=False)
+        else:
+            self._take(TOTAL, codes[kept], packed[kept, 1:], total=False)
 
     def add_raw(self, dims: tuple[str | None, ...], values: np.ndarray) -> None:
         """Rows of one attribute tuple the filters were applied to in SQL."""
