@@ -72,6 +72,7 @@ class StoredSource:
         self.conditions = [T.c.removed.is_(None), *self.filters]
         self._agent_work: dict[tuple[datetime, datetime], metric_figures.AgentWork] = {}
         self._totals: dict[tuple[str, datetime, datetime], Figures] = {}
+        self.sla_targets: dict[int, Any] = {}  # storage.metric_figures.sla's, per list of attribute tuples
 
     # --- catalog.Source ------------------------------------------------------------------
 

@@ -297,24 +297,40 @@ def sla(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     """Over the inbound tickets created in the period."""
     context = source.context
     figures = {}
-    goals: dict[int, np.ndarray] = {}  # the groups of one read share its tuples: their targets are worked out once
+    # the groups and slices of a question share the stored tuples: each tuple's target is found once
+    targets = source.sla_targets
     for key, found in measured(source, "sla", period, by, with_dims=True).items():
         dims = found.dims or []
-        if id(dims) not in goals:
-            goals[id(dims)] = _sla_targets(source, dims)
-        figures[key] = sla_tally(found.values[:, 0], found.values[:, 1], goals[id(dims)][found.codes], now=context.now,
+        if id(dims) not in targets or targets[id(dims)].dims is not dims:
+            targets[id(dims)] = _SlaTargets(source, dims)
+        goals = targets[id(dims)].of(found.codes)
+        figures[key] = sla_tally(found.values[:, 0], found.values[:, 1], goals, now=context.now,
                                  calendar=context.calendar, business_waits=found.values[:, 2])
     return figures
 
 
-def _sla_targets(source: StoredSource, dims: list[tuple[str | None, ...]]) -> np.ndarray:
-    """The first-response target of each attribute tuple, by its channel and priority (NaN: none)."""
-    targets: dict[tuple[str | None, str | None], float] = {}
-    for channel, priority, *_ in dims:
-        if (channel, priority) not in targets:
-            goal = source.context.sla.target(channel, priority)
-            targets[channel, priority] = np.nan if goal is None else goal
-    return np.array([targets[d[0], d[1]] for d in dims], dtype=float)
+class _SlaTargets:
+    """The first-response target of each row by its tuple's channel and priority (NaN: none),
+    looked up for the tuples rows name: a read's tuples are tens of thousands, a slice's rows name few."""
+
+    def __init__(self, source: StoredSource, dims: list[tuple[str | None, ...]]) -> None:
+        self.source, self.dims = source, dims
+        self.goals = np.full(len(dims), np.nan)
+        self.known = np.zeros(len(dims), dtype=bool)
+        self.by_kind: dict[tuple[str | None, str | None], float] = {}
+
+    def of(self, codes: np.ndarray | None) -> np.ndarray:
+        if codes is None or not len(codes):
+            return np.empty(0)
+        named = np.flatnonzero((np.bincount(codes, minlength=len(self.dims)) > 0) & ~self.known)
+        for code in named.tolist():
+            channel, priority = self.dims[code][:2]
+            if (channel, priority) not in self.by_kind:
+                goal = self.source.context.sla.target(channel, priority)
+                self.by_kind[channel, priority] = np.nan if goal is None else goal
+            self.goals[code] = self.by_kind[channel, priority]
+        self.known[named] = True
+        return self.goals[codes]
 
 
 @dataclass(frozen=True)

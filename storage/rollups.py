@@ -478,16 +478,17 @@ def _unpacked(found: Iterable[tuple[date, bytes]], expected: dict[date, int], wi
 
 
 class _Dims:
-    """Ticket attribute tuples numbered by position; stored ones also by their measure_dims id."""
+    """Ticket attribute tuples numbered by position: the stored ones (also by their measure_dims
+    id), shared by every copy, then those a read numbers for its raw rows (`more`)."""
 
-    def __init__(self, tuples: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None,
+    def __init__(self, stored: list[tuple[str | None, ...]] | None = None, by_id: np.ndarray | None = None,
                  shared: _Shared | None = None) -> None:
-        self.tuples = tuples if tuples is not None else []
+        self.stored = stored if stored is not None else []  # never added to
         self.by_id = by_id if by_id is not None else np.full(1, -1, dtype=np.int32)
-        self.stored = len(self.tuples)  # those a copy shares; a read may number raw rows' tuples after them
         # what is worked out of the stored tuples: shared by every copy, so once per process
-        self.shared = shared if shared is not None else _Shared(list(self.tuples))  # not the list numbering adds to
-        self._more: dict[tuple[str | None, ...], int] = {}  # tuples numbered after the stored ones
+        self.shared = shared if shared is not None else _Shared(self.stored)
+        self.more: list[tuple[str | None, ...]] = []
+        self._more_numbers: dict[tuple[str | None, ...], int] = {}
 
     @classmethod
     def of(cls, stored: Sequence[tuple[int, tuple[str | None, ...]]]) -> _Dims:
@@ -496,21 +497,30 @@ class _Dims:
         return cls([dims for _, dims in stored], by_id)
 
     def copy(self) -> _Dims:
-        """One for a read, which may number raw rows' tuples too (`by_id` is only read)."""
-        return _Dims(list(self.tuples[:self.stored]), self.by_id, self.shared)
+        """One for a read, which may number raw rows' tuples too (what it shares is only read)."""
+        return _Dims(self.stored, self.by_id, self.shared)
+
+    @property
+    def size(self) -> int:
+        return len(self.stored) + len(self.more)
+
+    def tuples(self) -> list[tuple[str | None, ...]]:
+        """Every tuple, by its number: the stored list itself (never to be changed) when this read
+        numbered none, so that every slice of a period names the same list."""
+        return self.stored + self.more if self.more else self.stored
 
     def number(self, dims: tuple[str | None, ...]) -> int:
         found = self.shared.numbers.get(dims)
         if found is None:
-            found = self._more.get(dims)
+            found = self._more_numbers.get(dims)
         if found is None:
-            found = self._more[dims] = len(self.tuples)
-            self.tuples.append(dims)
+            found = self._more_numbers[dims] = self.size
+            self.more.append(dims)
         return found
 
     def grouped(self, shape: _Shape) -> _Grouping:
         """Which answer groups each tuple falls in, for a question of that shape."""
-        return self.shared.grouped(shape).extended(self.tuples[self.stored:], shape)
+        return self.shared.grouped(shape).extended(self.more, shape)
 
 
 class _Shared:
@@ -615,10 +625,6 @@ class _Grouping:
         lookup = np.full(len(self.count), -1, dtype=np.int32)
         lookup[self.count == 1] = self.groups
         return lookup
-
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(tuple, group) for each group a tuple falls in."""
-        return np.repeat(np.arange(len(self.count), dtype=np.intp), self.count), self.groups
 
     def row_groups(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows of these tuple codes: each row as often as its tuple has groups (its index),
@@ -841,7 +847,7 @@ class _Groups:
 
     def add_packed(self, codes: np.ndarray, packed: np.ndarray) -> None:
         """Packed rows (their numbers after the first column) whose attributes are
-        `dims.tuples[code]`, filtered here (the days hold every ticket)."""
+        `dims.tuples()[code]`, filtered here (the days hold every ticket)."""
         grouping = self.dims.grouped(self.shape)
         if grouping.single and (not len(codes) or codes.min() >= 0):
             self._take(grouping.names[0], codes, packed[:, 1:])  # every row in one group
@@ -900,14 +906,14 @@ class _Groups:
                 self.codes[each].append(codes)
 
     def result(self, width: int) -> dict[str, Measured]:
-        dims = list(self.dims.tuples) if self.with_dims else None
+        dims = self.dims.tuples() if self.with_dims else None
         return {name: Measured(_joined(found, (0, width)), dims,
                                _joined(self.codes[name], (0,)) if self.with_dims else None)
                 for name, found in self.values.items()}
 
 
 class _PerTuple:
-    """Numbers added up per attribute tuple, then per answer group: no group's rows are gathered."""
+    """Numbers added up per answer group: no group's rows are gathered."""
 
     def __init__(self, shape: _Shape) -> None:
         self.shape, self.dims = shape, _Dims()
@@ -921,18 +927,23 @@ class _PerTuple:
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _per_group(self, per_code: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-        """From numbers per attribute tuple (a row each, the first for unknown attributes), the
-        same added up per answer group the filters keep (a tuple's numbers in each of its groups);
-        in a breakdown, also under TOTAL (each kept tuple's once)."""
+    def _per_group(self, codes: np.ndarray, numbers: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+        """Rows' numbers (a column each) added up per answer group the filters keep (a row's in
+        each of its groups); in a breakdown, also under TOTAL (each kept row's once). Row by row,
+        not tuple by tuple: a slice of a year by week has far fewer rows than there are tuples."""
         grouping = self.dims.grouped(self.shape)
-        tuples, group = grouping.pairs()
-        numbers = per_code[tuples + 1]  # per_code's first row: attributes unknown (-1), in no group
-        sums = np.stack([np.bincount(group, weights=numbers[:, j], minlength=len(grouping.names))
+        if grouping.lookup is not None:
+            group = grouping.lookup[codes]
+            kept = group >= 0
+            rows, group = np.flatnonzero(kept), group[kept]
+        else:
+            rows, group = grouping.row_groups(codes)
+            kept = grouping.count[codes] > 0
+        sums = np.stack([np.bincount(group, weights=numbers[rows, j], minlength=len(grouping.names))
                          for j in range(numbers.shape[1])], axis=1)
         yield from zip(grouping.names, sums, strict=True)
         if self.shape.by is not None:
-            yield TOTAL, per_code[1:][grouping.count[:-1] > 0].sum(axis=0)
+            yield TOTAL, numbers[kept].sum(axis=0)
 
 
 class _Counts(_PerTuple):
@@ -945,12 +956,10 @@ class _Counts(_PerTuple):
         self.counts: dict[str, int] = defaultdict(int)
 
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
-        weights = values[:, 0] if self.tallied else None
+        weights = values[:, 0] if self.tallied else np.ones(len(codes))
         if self.test is not None:
-            passed = self.test(values)
-            weights = passed.astype(np.float64) if weights is None else weights * passed
-        per_code = np.bincount(codes + 1, weights=weights, minlength=len(self.dims.tuples) + 1)
-        for key, (n,) in self._per_group(per_code[:, None]):
+            weights = weights * self.test(values)
+        for key, (n,) in self._per_group(codes, weights[:, None]):
             if n:
                 self.counts[key] += int(n)  # whole numbers added up: exact
 
@@ -963,10 +972,7 @@ class _Sums(_PerTuple):
         self.sums: dict[str, np.ndarray] = {}
 
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
-        size = len(self.dims.tuples) + 1  # the first: attributes unknown (-1)
-        per_code = np.stack([np.bincount(codes + 1, minlength=size).astype(np.float64)] + [
-            np.bincount(codes + 1, weights=values[:, j], minlength=size) for j in range(values.shape[1])], axis=1)
-        for key, sums in self._per_group(per_code):
+        for key, sums in self._per_group(codes, np.column_stack([np.ones(len(codes)), values])):
             if sums[0]:
                 self.sums[key] = self.sums.get(key, 0) + sums
 
