@@ -927,23 +927,27 @@ class _PerTuple:
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _per_group(self, codes: np.ndarray, numbers: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-        """Rows' numbers (a column each) added up per answer group the filters keep (a row's in
-        each of its groups); in a breakdown, also under TOTAL (each kept row's once). Row by row,
-        not tuple by tuple: a slice of a year by week has far fewer rows than there are tuples."""
+    def _per_group(self, codes: np.ndarray, columns: list[np.ndarray | None]) -> Iterator[tuple[str, np.ndarray]]:
+        """Rows' numbers (a column each; None: how many rows) added up per answer group the
+        filters keep (a row's in each of its groups); in a breakdown, also under TOTAL (each kept
+        row's once). Row by row, not tuple by tuple: a slice of a year by week has far fewer rows
+        than there are tuples; a year's rows are not copied when every one of them is kept."""
         grouping = self.dims.grouped(self.shape)
         if grouping.lookup is not None:
             group = grouping.lookup[codes]
             kept = group >= 0
-            rows, group = np.flatnonzero(kept), group[kept]
+            rows = None if kept.all() else np.flatnonzero(kept)
+            group = group if rows is None else group[rows]
         else:
             rows, group = grouping.row_groups(codes)
             kept = grouping.count[codes] > 0
-        sums = np.stack([np.bincount(group, weights=numbers[rows, j], minlength=len(grouping.names))
-                         for j in range(numbers.shape[1])], axis=1)
+        sums = np.stack([np.bincount(group, weights=None if c is None else c if rows is None else c[rows],
+                                     minlength=len(grouping.names)).astype(np.float64) for c in columns], axis=1)
         yield from zip(grouping.names, sums, strict=True)
         if self.shape.by is not None:
-            yield TOTAL, numbers[kept].sum(axis=0)
+            every = bool(kept.all())
+            yield TOTAL, np.array([float(np.count_nonzero(kept)) if c is None else c.sum() if every else c[kept].sum()
+                                   for c in columns])
 
 
 class _Counts(_PerTuple):
@@ -956,10 +960,11 @@ class _Counts(_PerTuple):
         self.counts: dict[str, int] = defaultdict(int)
 
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
-        weights = values[:, 0] if self.tallied else np.ones(len(codes))
+        weights = values[:, 0] if self.tallied else None
         if self.test is not None:
-            weights = weights * self.test(values)
-        for key, (n,) in self._per_group(codes, weights[:, None]):
+            passed = self.test(values)
+            weights = passed.astype(np.float64) if weights is None else weights * passed
+        for key, (n,) in self._per_group(codes, [weights]):
             if n:
                 self.counts[key] += int(n)  # whole numbers added up: exact
 
@@ -972,7 +977,7 @@ class _Sums(_PerTuple):
         self.sums: dict[str, np.ndarray] = {}
 
     def _add(self, codes: np.ndarray, values: np.ndarray) -> None:
-        for key, sums in self._per_group(codes, np.column_stack([np.ones(len(codes)), values])):
+        for key, sums in self._per_group(codes, [None, *values.T]):
             if sums[0]:
                 self.sums[key] = self.sums.get(key, 0) + sums
 
