@@ -62,8 +62,9 @@ DIMS = (T.c.channel, T.c.priority, T.c.group_name, T.c.assignee_id, T.c.assignee
 LAYOUT = 2
 ROLLED_UP = {Dimension.CHANNEL, Dimension.PRIORITY, Dimension.GROUP, Dimension.AGENT, Dimension.HELPDESK,
              Dimension.TAG}
-# The key under which a breakdown by one of those (each ticket in exactly one group) also gives
-# its total: no helpdesk value can hold a NUL, so it names no group.
+# The key under which a breakdown by one of those also gives its total, each measurement once
+# (a tag breakdown counts one under each of its ticket's tags): no value can hold a NUL, so it
+# names no group.
 TOTAL = "\x00total"
 VERDICTS = list(Csat)  # a rating's verdict is packed as its index here
 
@@ -537,7 +538,7 @@ class _Shared:
 
     @cached_property
     def columns(self) -> dict[int | str, tuple[np.ndarray, list[Any]]]:
-        """Per attribute (a position in DIMS, or AGENT_KEY): each tuple's index among the distinct
+        """Per attribute (a position in DIMS, or _AGENT): each tuple's index among the distinct
         values there, and those values, so that a question looks at each distinct value once."""
         width = _TAG_SET + 1  # a tuple an older release stored (layout 1) may be shorter: no day read names it
         padded = [dims if len(dims) >= width else dims + (None,) * (width - len(dims)) for dims in self.tuples]
