@@ -378,16 +378,30 @@ def _by_agent(source: StoredSource, name: str, period: Period) -> Measured:
 
 def _credited(found: Measured) -> tuple[list[str], np.ndarray]:
     """Who each measurement is credited to (the agent its attributes end with): the agents
-    named, and each row's position among them (-1: nobody)."""
+    named, and each row's position among them (-1: nobody). Tuples are tens of thousands and
+    named by every measure of the agents table: each list of them is looked at once."""
     dims = found.dims or []
     codes = found.codes if found.codes is not None else np.empty(0, dtype=np.intp)
-    present = np.flatnonzero(np.bincount(codes, minlength=len(dims))).tolist()  # no sort: a year is many rows
-    names = sorted({who for code in present if (who := dims[code][-1]) is not None})
-    position = {who: i for i, who in enumerate(names)}
-    lookup = np.full(len(dims) + 1, -1, dtype=np.int32)
-    for code in present:
-        lookup[code] = position.get(dims[code][-1], -1)
+    names, lookup = _credit_of(dims)
     return names, lookup[codes]
+
+
+def _credit_of(dims: list[tuple[str | None, ...]]) -> tuple[list[str], np.ndarray]:
+    """The agents the tuples end with, and each tuple's position among them (-1: nobody, also one
+    entry more than there are tuples)."""
+    known = _CREDITS.get(id(dims))
+    if known is not None and known[0] is dims:
+        return known[1], known[2]
+    who = [d[-1] for d in dims]
+    names = sorted(set(who) - {None})
+    position = {agent: i for i, agent in enumerate(names)}
+    lookup = np.array([*map(position.get, who, [-1] * len(who)), -1], dtype=np.int32)
+    _CREDITS.clear()  # one list at a time: the stored tuples, which every question names
+    _CREDITS[id(dims)] = (dims, names, lookup)
+    return names, lookup
+
+
+_CREDITS: dict[int, tuple[list[tuple[str | None, ...]], list[str], np.ndarray]] = {}
 
 
 def _per_agent_count(names: list[str], agent: np.ndarray) -> dict[str, int]:
