@@ -32,8 +32,9 @@ tags = sa.table('ticket_tags', sa.column('ticket_key', sa.String), sa.column('ta
 def _fill_tag_sets() -> None:
     """tag_set from ticket_tags, as storage.tables.tag_set writes it (sorted JSON, ASCII); the
     rows come in batches, each ticket's next to each other: years of them never sit in memory.
-    PostgreSQL writes them in one statement (an update per ticket took minutes): its JSON keeps
-    other characters than ASCII as they are, which reads back as the same tags."""
+    PostgreSQL works them out itself, in one statement (its JSON keeps other characters than
+    ASCII as they are, which reads back as the same tags): on 2.2 million tickets either way took
+    about 2.5 minutes, most of it writing every ticket's row again."""
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
         op.execute('UPDATE tickets SET tag_set = found.tags FROM ('
