@@ -668,7 +668,9 @@ def _dims_rows(session: Session, *where: ColumnElement[bool]) -> list[tuple[int,
     found = session.execute(select(MeasureDims.id, MeasureDims.key).where(*where).order_by(MeasureDims.id)).all()
     # one JSON document of them all: tens of thousands of keys decode far faster than one at a time
     keys = json.loads("[" + ",".join(key for _, key in found) + "]")
-    return [(i, tuple(key)) for (i, _), key in zip(found, keys, strict=True)]
+    # each distinct value held once: decoded, every tuple had its own copy of "email" (tens of MB)
+    values: dict[str | None, str | None] = {}
+    return [(i, tuple(map(values.setdefault, key, key))) for (i, _), key in zip(found, keys, strict=True)]
 
 
 def _plan(session: Session, period: Period, zone: ZoneInfo,
