@@ -57,7 +57,8 @@ T, M, S = TicketRow.__table__, TicketMessage.__table__, TicketSpan.__table__
 TAGGED = TicketTag.__table__.alias("tagged")  # aliased: tag filters look the ticket's tags up themselves
 
 # The ticket attributes every measurement carries; filters and breakdowns on them need no tickets.
-DIMS = (T.c.channel, T.c.priority, T.c.group_name, T.c.assignee_id, T.c.assignee_name, T.c.source, T.c.tag_set)
+UNTAGGED_DIMS = (T.c.channel, T.c.priority, T.c.group_name, T.c.assignee_id, T.c.assignee_name, T.c.source)
+DIMS = (*UNTAGGED_DIMS, T.c.tag_set)
 # What a built day's attribute tuples hold (rollup_days.layout): 2 since the tag set was added.
 LAYOUT = 2
 ROLLED_UP = {Dimension.CHANNEL, Dimension.PRIORITY, Dimension.GROUP, Dimension.AGENT, Dimension.HELPDESK,
@@ -106,10 +107,13 @@ class Measure:
     business: Callable[[np.ndarray, BusinessCalendar | None], None] | None = None
     # only how many rows count (a message a row): kept as one row per attribute tuple with its number
     tallied: bool = False
+    # the measure keeping the same rows with the ticket's tag set, when this one keeps them without
+    # (a tally has a row per attribute combination: with tag sets, about five times as many)
+    with_tags: str | None = None
 
     @property
     def dims(self) -> list[ColumnElement[Any]]:
-        return [*DIMS, *self.extra]
+        return [*(DIMS if self.with_tags is None else UNTAGGED_DIMS), *self.extra]
 
     @cached_property
     def width(self) -> int:
@@ -174,15 +178,18 @@ def _measures() -> dict[str, Measure]:
         # each tag of a ticket created that day; the flag marks one per ticket (tagged tickets)
         Measure("tagged", TAGGED, T.c.created_at, (), lambda d: [_flag(TAGGED.c.tag == first_tag)],
                 extra=(TAGGED.c.tag,)),
-        # counted messages (migration 0015 renamed them from "incoming" and "outgoing", a row each)
-        Measure("incoming_count", M, M.c.at, (customer,), lambda d: [], tallied=True),
+        # counted messages (migration 0015 renamed them from "incoming" and "outgoing", a row each),
+        # for questions about tags also per tag set
+        Measure("incoming_count", M, M.c.at, (customer,), lambda d: [], tallied=True, with_tags="incoming_by_tag"),
+        Measure("incoming_by_tag", M, M.c.at, (customer,), lambda d: [], tallied=True),
         # A span resolved, opened or reopened in the period, with the moment its ticket's previous
         # span was: the ticket is counted once, at its first such span in the period.
         Measure("solved", S, S.c.resolved_at, (), lambda d: [epoch(d, _previous_span("resolved_at"))]),
         Measure("opened", S, S.c.opened_at, (), lambda d: [epoch(d, _previous_span("resolved_at"))]),
         Measure("reopened", S, S.c.opened_at, (S.c.seq > 0,),
                 lambda d: [epoch(d, _previous_span("opened_at", reopen=True))]),
-        Measure("outgoing_count", M, M.c.at, (agent_reply,), lambda d: [], tallied=True),
+        Measure("outgoing_count", M, M.c.at, (agent_reply,), lambda d: [], tallied=True, with_tags="outgoing_by_tag"),
+        Measure("outgoing_by_tag", M, M.c.at, (agent_reply,), lambda d: [], tallied=True),
         # durations: (seconds, business seconds, ...), the second read as the moment it ended
         Measure("frt", T, T.c.first_response_at, (T.c.first_response_seconds.is_not(None),),
                 lambda d: [T.c.first_response_seconds, epoch(d, T.c.first_response_at)], business=_business_duration),
@@ -251,6 +258,8 @@ def counted(session: Session, measure: Measure, period: Period, by: Dimension | 
     shape = _Shape.of(by, filters, segments)
     if shape is None:
         return None
+    if measure.with_tags is not None and shape.about_tags:
+        measure = MEASURES[measure.with_tags]
     counts = _Counts(shape, measure.tallied, test)
     _read(session, measure, period, conditions, zone, calendar, counts)
     return dict(counts.counts)
@@ -293,6 +302,11 @@ class _Shape:
         if any(rule.field != "tag" for name in named for rule in segments.rules[name]):
             return None
         return cls(by, tuple(filters), tuple((name, segments.rules[name]) for name in segments.rules if name in named))
+
+    @property
+    def about_tags(self) -> bool:
+        """Whether it groups or filters by tags (segments are made of them)."""
+        return any(d in (Dimension.TAG, Dimension.SEGMENT) for d in (self.by, *(f.dimension for f in self.filters)))
 
 
 def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],

@@ -306,11 +306,13 @@ def test_messages_are_kept_as_a_number_per_day_and_built_days_are_converted_by_t
     def packed(day: int) -> dict[str, int]:
         with unit_of_work(sessions) as session:
             found = session.execute(select(DailyMeasure.measure, DailyMeasure.rows).where(
-                DailyMeasure.measure.in_(["incoming", "outgoing", "incoming_count", "outgoing_count"]),
+                DailyMeasure.measure.in_(["incoming", "outgoing", "incoming_count", "outgoing_count",
+                                          "incoming_by_tag", "outgoing_by_tag"]),
                 DailyMeasure.day == datetime(2026, 11, day).date()))
             return {measure: rows for measure, rows in found}
 
-    assert packed(2) == {"incoming_count": 1, "outgoing_count": 1}  # 2 November's messages: alike tickets
+    # 2 November's messages: alike tickets, with their tags too
+    assert packed(2) == {"incoming_count": 1, "outgoing_count": 1, "incoming_by_tag": 1, "outgoing_by_tag": 1}
     command.downgrade(alembic_config(database_url), "0014")
     assert packed(2) == {"incoming": 2, "outgoing": 3}  # the older layout: a row per message
     command.upgrade(alembic_config(database_url), "0015")

@@ -1,6 +1,7 @@
 """tag sets: each ticket's tags as one value (tickets.tag_set), which daily measures carry in
 their attribute tuples, so that questions by tag, filtered by tag, or about segments made of
-tags read days instead of tickets
+tags read days instead of tickets (messages are counted both without tags, as before, and per tag
+set: incoming_by_tag, outgoing_by_tag)
 
 Every built day is dropped with the attribute tuples it pointed to (they lack the tags), and
 `deskpulse serve` builds them again, the most recent first; until then questions read the
@@ -67,7 +68,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Built days stay: the older release reads their tuples' first six attributes and the last,
-    where it keeps them, and never looks at the tag set between."""
+    where it keeps them, and never looks at the tag set between; the message counts per tag set
+    are new here, and go."""
+    op.execute("DELETE FROM daily_measures WHERE measure IN ('incoming_by_tag', 'outgoing_by_tag')")
     with op.batch_alter_table('rollup_days') as table:
         table.drop_column('layout')
     # not in batch: on SQLite that copies the tickets table, and dropping the old one cascades to its children
