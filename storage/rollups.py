@@ -108,7 +108,7 @@ class Measure:
     # only how many rows count (a message a row): kept as one row per attribute tuple with its number
     tallied: bool = False
     # the measure keeping the same rows with the ticket's tag set, when this one keeps them without
-    # (a tally has a row per attribute combination: with tag sets, about five times as many)
+    # (a tally has a row per attribute combination: with tag sets, about six times as many)
     with_tags: str | None = None
 
     @property
