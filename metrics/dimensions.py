@@ -68,6 +68,10 @@ def parse_segments(text: str) -> Segments:
     return Segments(rules)
 
 
+# the dimensions under which a ticket can have several keys (a breakdown's groups then overlap)
+SEVERAL_KEYS = frozenset({Dimension.TAG, Dimension.SEGMENT})
+
+
 def keys_of(ticket: Ticket, dimension: Dimension, segments: Segments) -> Sequence[str]:
     """The keys a ticket counts under for `dimension` (one key, several for tags and segments)."""
     if dimension is Dimension.TAG:

@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from metrics.agents import agent_figures
 from metrics.catalog import level_figures, team
-from metrics.dimensions import Dimension
+from metrics.dimensions import SEVERAL_KEYS, Dimension
 from metrics.model import Csat
 from metrics.outcomes import outcome_figures
 from metrics.periods import Period
@@ -205,9 +205,6 @@ def _groups(by: Dimension | None) -> set[str]:
     return {"all"} if by is None else set()
 
 
-MANY_KEYS = (Dimension.TAG, Dimension.SEGMENT)  # a ticket counts under each of its tags and segments
-
-
 def volume(source: StoredSource, period: Period, by: Dimension | None) -> Grouped:
     counts: dict[str, Figures] = defaultdict(lambda: dict.fromkeys(
         ("new", "active", "solved", "reopened", "incoming", "outgoing"), 0))
@@ -224,7 +221,7 @@ def volume(source: StoredSource, period: Period, by: Dimension | None) -> Groupe
     for key, n in counted(source, "opened", period, by, PreviousBefore(start, or_at=True)).items():
         counts[key]["active"] = n
     open_at_start = open_spans(period.start, opened_at_moment=False)
-    parted = by not in MANY_KEYS  # each ticket in one group: the groups' sum is the total's
+    parted = by not in SEVERAL_KEYS  # each ticket in one group: the groups' sum is the total's
     for key, (n,) in source.rows(by, [func.count(distinct(open_at_start.c.ticket_key))], open_at_start, [],
                                  aggregate=[]):
         counts[key]["active"] += n

@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, Float, FromClause, Integer, case, cast, de
 from sqlalchemy.orm import Session, sessionmaker
 
 from metrics.business_hours import BusinessCalendar
-from metrics.dimensions import NONE, Dimension, Filter, SegmentRule, Segments
+from metrics.dimensions import NONE, SEVERAL_KEYS, Dimension, Filter, SegmentRule, Segments
 from metrics.model import Csat, Role
 from metrics.periods import Period, local
 from metrics.response_times import business_durations
@@ -306,7 +306,7 @@ class _Shape:
     @property
     def about_tags(self) -> bool:
         """Whether it groups or filters by tags (segments are made of them)."""
-        return any(d in (Dimension.TAG, Dimension.SEGMENT) for d in (self.by, *(f.dimension for f in self.filters)))
+        return any(d in SEVERAL_KEYS for d in (self.by, *(f.dimension for f in self.filters)))
 
 
 def _read(session: Session, measure: Measure, period: Period, conditions: Sequence[ColumnElement[bool]],
@@ -554,7 +554,7 @@ class _Shared:
     def columns(self) -> dict[int | str, tuple[np.ndarray, list[Any]]]:
         """Per attribute (a position in DIMS, or _AGENT): each tuple's index among the distinct
         values there, and those values, so that a question looks at each distinct value once."""
-        width = _TAG_SET + 1  # a tuple an older release stored (layout 1) may be shorter: no day read names it
+        width = _TAG_SET + 1  # tuples without a tag set (see _at) end before it
         padded = [dims if len(dims) >= width else dims + (None,) * (width - len(dims)) for dims in self.tuples]
         found: dict[int | str, list[Any]] = {column: list(map(itemgetter(column), padded)) for column in range(width)}
         found[_AGENT] = [id_ if id_ is not None else name for id_, name in zip(found[3], found[4], strict=True)]
@@ -592,26 +592,31 @@ class _Grouping:
     groups: np.ndarray  # int32
 
     @classmethod
+    def of(cls, names: list[str], count: np.ndarray, groups: np.ndarray) -> _Grouping:
+        """From how many groups each tuple falls in and those groups, one tuple after another."""
+        count = np.concatenate([count, [0]]).astype(np.int32)  # rows whose attributes are unknown: none
+        return cls(names, count, np.concatenate([[0], np.cumsum(count[:-1])]).astype(np.intp), groups)
+
+    @classmethod
+    def of_lists(cls, names: list[str], lists: Sequence[list[int]]) -> _Grouping:
+        return cls.of(names, np.array([len(found) for found in lists], dtype=np.int32),
+                      np.array([g for found in lists for g in found], dtype=np.int32))
+
+    @classmethod
     def of_columns(cls, columns: dict[int | str, tuple[np.ndarray, list[Any]]], size: int,
                    shape: _Shape) -> _Grouping:
         """For `size` tuples given as columns (_Shared.columns): each distinct value is looked at
-        once, and the tuples are sorted into groups by numpy (tens of thousands of tuples)."""
+        once (its groups: a grouping of the values), then numpy gives each tuple its value's."""
         kept = np.logical_and.reduce([np.ones(size, dtype=bool)] + [
             _Test.of(f, shape).holds_for(columns) for f in shape.filters])
         column = _key_column(shape)
         codes, values = columns[column] if column is not None else (np.zeros(size, dtype=np.int32), [None])
         names: dict[str, int] = {}
-        value_groups = [[names.setdefault(key, len(names)) for key in _keys_of(shape, value)] for value in values]
-        value_count = np.array([len(g) for g in value_groups], dtype=np.intp)
-        value_first = np.concatenate([[0], np.cumsum(value_count)[:-1]]).astype(np.intp)
-        value_flat = np.array([g for found in value_groups for g in found], dtype=np.int32)
-        count = np.where(kept, value_count[codes], 0)
-        tuples = np.repeat(np.arange(size, dtype=np.intp), count)
-        ends = np.cumsum(count)
-        nth = np.arange(len(tuples), dtype=np.intp) - np.repeat(ends - count, count)  # which of the tuple's groups
-        groups = value_flat[value_first[codes[tuples]] + nth]
-        count = np.concatenate([count, [0]]).astype(np.int32)
-        return cls(list(names), count, np.concatenate([[0], np.cumsum(count[:-1])]).astype(np.intp), groups)
+        by_value = cls.of_lists([], [[names.setdefault(key, len(names)) for key in _keys_of(shape, value)]
+                                        for value in values])
+        tuples, groups = by_value.row_groups(np.where(kept, codes, -1))  # a filtered-out tuple: no value's groups
+        order = np.argsort(tuples, kind="stable")  # each tuple's groups next to each other, tuples in order
+        return cls.of(list(names), np.bincount(tuples, minlength=size), groups[order])
 
     def extended(self, tuples: Sequence[tuple[str | None, ...]], shape: _Shape) -> _Grouping:
         """The same, for these tuples numbered after the ones it has (a read's own: a few)."""
@@ -619,13 +624,11 @@ class _Grouping:
             return self
         tests, names = [_Test.of(f, shape) for f in shape.filters], list(self.names)
         position = {name: i for i, name in enumerate(names)}
-        more = [[position.setdefault(key, len(position)) for key in _keys(shape, dims)]
-                if all(test.holds(dims) for test in tests) else [] for dims in tuples]
+        more = _Grouping.of_lists([], [[position.setdefault(key, len(position)) for key in _keys(shape, dims)]
+                                          if all(test.holds(dims) for test in tests) else [] for dims in tuples])
         names.extend(list(position)[len(names):])
-        count = np.concatenate([self.count[:-1], np.array([len(m) for m in more], dtype=np.int32), [0]])
-        first = np.concatenate([[0], np.cumsum(count[:-1])]).astype(np.intp)
-        groups = np.concatenate([self.groups, np.array([g for m in more for g in m], dtype=np.int32)])
-        return _Grouping(names, count, first, groups)
+        return _Grouping.of(names, np.concatenate([self.count[:-1], more.count[:-1]]),
+                            np.concatenate([self.groups, more.groups]))
 
     @property
     def single(self) -> bool:
@@ -761,8 +764,9 @@ _AGENT = "agent"  # the assignee's id, else name (as storage.figures groups by a
 
 
 def _at(dims: tuple[str | None, ...], column: int | str) -> str | None:
-    """A tuple's attribute (a position in DIMS, or _AGENT); None where a tuple an older release
-    stored (layout 1) is too short, as no day read names such a tuple."""
+    """A tuple's attribute (a position in DIMS, or _AGENT); None past a tuple's end: the message
+    counts kept without tags end before the tag set (only questions not about tags read them),
+    and so do tuples an older release stored (layout 1: no day read names them)."""
     if column == _AGENT:
         return dims[3] if dims[3] is not None else dims[4]
     assert isinstance(column, int)
